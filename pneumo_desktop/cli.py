@@ -1,0 +1,344 @@
+"""Command-line interface: a thin layer over ``pneumo_desktop.core``.
+
+``pneumo-desktop`` with no arguments, or with image files/folders, opens the desktop app.
+Subcommands: predict, train, evaluate, info; ``--self-test`` checks an installation.
+Usage errors and unloadable models exit non-zero with one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+SUBCOMMANDS = ("predict", "train", "evaluate", "info")
+EXIT_USAGE = 2
+EXIT_MODEL = 3
+
+
+class CliError(Exception):
+    """A one-line message for the user and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+def configure_torch_threads() -> int:
+    """Pin torch's thread count once at start-up (PNEUMO_DESKTOP_THREADS, default: all cores up to 4)."""
+    import torch
+
+    wanted = os.environ.get("PNEUMO_DESKTOP_THREADS")
+    n = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else min(4, os.cpu_count() or 1)
+    torch.set_num_threads(n)
+    return n
+
+
+def _load_classifier(path: str | None):
+    from .core.classifier import Classifier
+    from .core.errors import ModelFileError
+    from .paths import DEFAULT_MODEL_PATH
+
+    model_path = Path(path) if path else DEFAULT_MODEL_PATH
+    try:
+        return Classifier.load(model_path)
+    except ModelFileError as exc:
+        raise CliError(f"cannot load model: {exc}", EXIT_MODEL) from None
+
+
+def _threshold_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("the threshold must lie strictly between 0 and 1")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other usage error here
+        raise CliError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pneumo-desktop", description="Spot pneumonia on chest X-rays, offline. "
+                     "Research use only; not a medical device.")
+    parser.add_argument("--version", action="version", version=f"PneumoDesktop {__version__}")
+    parser.add_argument("--self-test", action="store_true", help="check the installation and print JSON")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("predict", help="classify image files and folders")
+    p.add_argument("paths", nargs="+", help="image files or folders (PNG, JPEG, BMP, TIFF, DICOM)")
+    p.add_argument("--model", help="model file (default: the shipped model)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON list, one record per file")
+    out.add_argument("--csv", metavar="OUT", help="write a CSV table to OUT")
+    p.add_argument("--heatmaps", metavar="DIR", help="write a Grad-CAM overlay PNG per image into DIR")
+    p.add_argument("--threshold", type=_threshold_arg, help="operating threshold on P(abnormal)")
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+
+    t = sub.add_parser("train", help="train a model on a labelled folder (one sub-folder per class)")
+    t.add_argument("data_dir")
+    t.add_argument("--out", required=True, help="where to write the model file (atomically)")
+    t.add_argument("--epochs", type=_positive_int, default=10)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--val-fraction", type=_fraction, default=0.1)
+    t.add_argument("--batch-size", type=_positive_int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--input-size", type=_positive_int, default=150)
+    t.add_argument("--equalise", choices=("none", "hist", "clahe"), default="hist")
+    t.add_argument("--widths", default="32,64,128,128", help="four conv widths, comma-separated")
+    t.add_argument("--members", type=_positive_int, default=1, help="seed-ensemble members")
+    t.add_argument("--snapshots", type=_positive_int, default=1,
+                   help="average the last N epochs of each member (1: best epoch on validation)")
+    t.add_argument("--tta", choices=("none", "shifts5", "shifts9"), default="none",
+                   help="test-time views stored in the model")
+    t.add_argument("--label-smoothing", type=float, default=0.1)
+    t.add_argument("--no-augment", action="store_true")
+    t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
+    t.add_argument("--classes", choices=("folders", "subtype"), default="folders",
+                   help="'subtype' splits PNEUMONIA into BACTERIA and VIRUS by file name")
+    t.add_argument("--min-sensitivity", type=_fraction, default=0.95)
+    t.add_argument("--name", help="model name stored in the file")
+    t.add_argument("--test-dir", help="evaluate on this folder at the end and store the metrics")
+    t.add_argument("--cache-dir", help="decoded-image cache (default: the user cache folder)")
+
+    e = sub.add_parser("evaluate", help="evaluate a model on a labelled folder")
+    e.add_argument("data_dir")
+    e.add_argument("--model")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--threshold", type=_threshold_arg)
+
+    i = sub.add_parser("info", help="show a model file's metadata")
+    i.add_argument("--model")
+    i.add_argument("--json", action="store_true")
+    return parser
+
+
+TTA_PRESETS = {
+    "none": [(0, 0)],
+    "shifts5": [(0, 0), (4, 0), (-4, 0), (0, 4), (0, -4)],
+    "shifts9": [(0, 0), (4, 0), (-4, 0), (0, 4), (0, -4), (4, 4), (-4, -4), (4, -4), (-4, 4)],
+}
+
+
+def cmd_predict(args) -> int:
+    from .core.predict import predict_files
+
+    classifier = _load_classifier(args.model)
+    heat_dir = Path(args.heatmaps) if args.heatmaps else None
+    if heat_dir is not None:
+        heat_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for record in predict_files(classifier, args.paths, threshold=args.threshold, heatmaps=heat_dir is not None,
+                                batch_size=args.batch_size):
+        records.append(record)
+        if heat_dir is not None and record.heatmap is not None:
+            from .core.overlay import save_overlay_png
+
+            save_overlay_png(record.path, record.heatmap, heat_dir / (Path(record.path).stem + "_gradcam.png"))
+        if not args.json and not args.csv:
+            if record.status == "ok":
+                print(f"{record.path}\t{record.label}\tP(abnormal)={record.probability:.3f}")
+            else:
+                print(f"{record.path}\t{record.status.upper()}\t{record.message}")
+    if args.json:
+        json.dump([r.to_dict() for r in records], sys.stdout, indent=2)
+        print()
+    elif args.csv:
+        from .core.results import write_results_csv
+
+        write_results_csv(records, args.csv, classifier.classes)
+        print(f"wrote {len(records)} rows to {args.csv}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .core.errors import DatasetError, ImageReadError
+    from .core.training import TrainingConfig, TrainingFinished, prepare_tables, train_model
+    from .core import training as tr
+    from .paths import user_cache_dir
+
+    try:
+        widths = tuple(int(w) for w in args.widths.split(","))
+        if len(widths) != 4 or min(widths) < 1:
+            raise ValueError
+    except ValueError:
+        raise CliError("--widths needs four positive whole numbers, e.g. 32,64,128,128") from None
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise CliError(f"--out {out} is a folder; give a file path")
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, val_fraction=args.val_fraction,
+        seed=args.seed, augment=not args.no_augment, input_size=args.input_size, equalise=args.equalise,
+        widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
+        label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
+        min_sensitivity=args.min_sensitivity,
+    )
+    try:
+        config.validate()
+        table = prepare_tables(args.data_dir, config)
+    except DatasetError as exc:
+        raise CliError(f"cannot train: {exc}") from None
+    command = "pneumo-desktop " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
+    finished = None
+    try:
+        for event in train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem):
+            if isinstance(event, tr.DataReady):
+                print(f"data: {event.n_train} train {event.train_counts}, {event.n_val} validation "
+                      f"{event.val_counts}, {len(event.unreadable)} unreadable "
+                      f"(decoded in {event.decode_seconds:.0f} s)", file=sys.stderr)
+                for path, message in list(event.unreadable.items())[:10]:
+                    print(f"  skipped: {message}", file=sys.stderr)
+            elif isinstance(event, tr.EpochDone):
+                auc = "n/a" if event.val_auc is None else f"{event.val_auc:.4f}"
+                print(f"member {event.member + 1} epoch {event.epoch}/{event.epochs}: train loss "
+                      f"{event.train_loss:.4f} acc {event.train_accuracy:.4f} | val loss {event.val_loss:.4f} "
+                      f"acc {event.val_accuracy:.4f} auc {auc} | lr {event.learning_rate:.2e} | "
+                      f"{event.elapsed_s:.0f} s, ETA {event.eta_s:.0f} s{' *' if event.is_best else ''}",
+                      file=sys.stderr, flush=True)
+            elif isinstance(event, tr.StatusMessage):
+                print(event.text, file=sys.stderr, flush=True)
+            elif isinstance(event, TrainingFinished):
+                finished = event
+    except DatasetError as exc:
+        raise CliError(f"cannot train: {exc}") from None
+    except KeyboardInterrupt:
+        print("training cancelled; nothing was written", file=sys.stderr)
+        return 130
+    assert finished is not None
+    classifier = finished.classifier
+    if args.test_dir:
+        report = _evaluate_folder(classifier, args.test_dir, None)
+        classifier.metadata["test_metrics"] = {k: v for k, v in report.items() if k != "roc"}
+        classifier.metadata["test_metrics"]["data_dir"] = str(args.test_dir)
+    classifier.save(out)
+    vm = finished.validation_metrics
+    print(f"saved {out} in {finished.seconds:.0f} s: validation accuracy {vm['accuracy']:.4f}, "
+          f"AUC {vm['auc']}, threshold {classifier.threshold:.3f}, temperature {classifier.temperature:.3f}",
+          file=sys.stderr)
+    return 0
+
+
+def _evaluate_folder(classifier, data_dir: str, threshold: float | None) -> dict:
+    from .core.errors import DatasetError
+    from .core.evaluate import run_evaluation
+
+    try:
+        return run_evaluation(classifier, data_dir, threshold).report
+    except DatasetError as exc:
+        raise CliError(f"cannot evaluate: {exc}") from None
+
+
+def cmd_evaluate(args) -> int:
+    from .core.evaluation import format_metrics_table
+
+    classifier = _load_classifier(args.model)
+    report = _evaluate_folder(classifier, args.data_dir, args.threshold)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print(format_metrics_table(report))
+    return 0
+
+
+def cmd_info(args) -> int:
+    classifier = _load_classifier(args.model)
+    meta = dict(classifier.metadata)
+    meta["version_id"] = classifier.version
+    meta["path"] = classifier.source_path
+    if args.json:
+        json.dump(meta, sys.stdout, indent=2)
+        print()
+        return 0
+    training = meta.get("training", {})
+    print(f"model:       {meta['name']} ({meta['version_id']})")
+    print(f"file:        {meta['path']}")
+    print(f"created:     {meta['created']} by PneumoDesktop {meta.get('app_version', '?')}")
+    print(f"classes:     {', '.join(meta['classes'])} (normal: {meta['normal_class']})")
+    print(f"input:       {meta['preprocessing']['input_size']} px, equalisation {meta['preprocessing']['equalise']}")
+    print(f"ensemble:    {meta['architecture']['n_members']} member(s), widths {meta['architecture']['widths']}, "
+          f"{len(meta['tta_shifts'])} test-time view(s)")
+    print(f"threshold:   {meta['threshold']:.4f} ({meta.get('threshold_rule', '')})")
+    print(f"temperature: {meta['temperature']:.4f}")
+    if training:
+        data = training.get("data", {})
+        print(f"training:    {training.get('seconds', '?')} s, seed {training.get('seed')}, "
+              f"train {data.get('train_counts')}, validation {data.get('val_counts')}")
+        print(f"command:     {training.get('command', '')}")
+    for key in ("validation_metrics", "test_metrics"):
+        metrics = meta.get(key)
+        if metrics:
+            print(f"{key.replace('_', ' ')}: accuracy {metrics.get('accuracy')}, AUC {metrics.get('auc')}, "
+                  f"sensitivity {metrics.get('recall')}, specificity {metrics.get('specificity')}, n {metrics.get('n')}")
+    return 0
+
+
+def self_test() -> int:
+    """Load the default model, predict a built-in image with a heatmap, print JSON, exit 0."""
+    from .selftest import run_self_test
+
+    result = run_self_test()
+    print(json.dumps(result, indent=2))
+    return 0 if result.get("ok") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        from .gui.app import run_app
+
+        return run_app(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.self_test:
+            configure_torch_threads()
+            return self_test()
+        if args.command is None:
+            parser.print_help()
+            return 0
+        configure_torch_threads()
+        handler = {"predict": cmd_predict, "train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info}[args.command]
+        return handler(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

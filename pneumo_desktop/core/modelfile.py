@@ -1,0 +1,147 @@
+"""Model files: safetensors weights plus JSON metadata, loaded without executing anything.
+
+A model file is data. It is parsed by our own header check and by safetensors (which reads raw
+little-endian tensors and a JSON header; it has no code path that unpickles). Pickles and
+``torch.save`` archives are recognised and refused with a reason; nothing in them is run.
+Saves are atomic: the bytes go to a temporary file in the target folder, are flushed to disk,
+and then renamed over the destination, so a crash never leaves a half-written model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .errors import ModelFileError
+
+FORMAT_NAME = "pneumo-desktop-model"
+FORMAT_VERSION = 1
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MODEL_SUFFIX = ".pneumo"
+REQUIRED_KEYS = {
+    "format": str, "format_version": int, "name": str, "created": str, "architecture": dict,
+    "classes": list, "normal_class": str, "preprocessing": dict, "tta_shifts": list,
+    "threshold": float, "temperature": float, "training": dict,
+}
+
+
+def save_model_file(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
+    """Write ``tensors`` and ``metadata`` (JSON-serialisable) to ``path`` atomically."""
+    from safetensors.torch import save
+
+    metadata = dict(metadata, format=FORMAT_NAME, format_version=FORMAT_VERSION)
+    validate_metadata(metadata)
+    blob = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
+                metadata={"pneumo_desktop": json.dumps(metadata, sort_keys=True)})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
+
+
+def _describe_foreign(head: bytes) -> str | None:
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+        return "it is a Python pickle, which is never loaded because unpickling can run code"
+    if head[:2] == b"PK":
+        return "it is a zip archive (a torch.save file?); those hold pickles and are never loaded"
+    return None
+
+
+def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read and check a model file. Returns (tensors, metadata); raises ModelFileError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ModelFileError(f"model file not found: {path}") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot open model file {name}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise ModelFileError(f"{name} is a folder, not a model file")
+    if size > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{name} is {size / 2**20:.0f} MB; model files larger than "
+                             f"{MAX_MODEL_BYTES // 2**20} MB are refused")
+    if size < 8:
+        raise ModelFileError(f"{name} is empty or truncated ({size} bytes)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {name}: {exc.strerror or exc}") from None
+    foreign = _describe_foreign(data[:2])
+    if foreign:
+        raise ModelFileError(f"{name} is not a PneumoDesktop model file: {foreign}")
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if header_len > MAX_HEADER_BYTES or 8 + header_len > len(data):
+        raise ModelFileError(f"{name} is not a PneumoDesktop model file, or it is truncated (bad header)")
+    try:
+        header = json.loads(data[8:8 + header_len])
+        raw_meta = header["__metadata__"]["pneumo_desktop"]
+        metadata = json.loads(raw_meta)
+    except (ValueError, KeyError, TypeError):
+        raise ModelFileError(f"{name} has no PneumoDesktop metadata; it is not one of our model files") from None
+    try:
+        tensors = load(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{name} is damaged or truncated: {exc}") from None
+    validate_metadata(metadata, name)
+    return tensors, metadata
+
+
+def validate_metadata(metadata: dict, name: str = "model") -> None:
+    """Check the metadata schema; raise ModelFileError with the first problem found."""
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{name}: metadata is not an object")
+    if metadata.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{name}: not a PneumoDesktop model (format {metadata.get('format')!r})")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{name}: model format version {version} is not supported by this app "
+                             f"(it reads version {FORMAT_VERSION}); update PneumoDesktop or retrain")
+    for key, kind in REQUIRED_KEYS.items():
+        value = metadata.get(key)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ModelFileError(f"{name}: metadata field {key!r} is missing or has the wrong type")
+    classes = metadata["classes"]
+    if len(classes) < 2 or not all(isinstance(c, str) and c for c in classes) or len(set(classes)) != len(classes):
+        raise ModelFileError(f"{name}: class names must be two or more distinct strings")
+    if metadata["normal_class"] not in classes:
+        raise ModelFileError(f"{name}: normal class {metadata['normal_class']!r} is not among the classes")
+    if not 0.0 < float(metadata["threshold"]) < 1.0:
+        raise ModelFileError(f"{name}: threshold must lie between 0 and 1")
+    if not 0.01 <= float(metadata["temperature"]) <= 100.0:
+        raise ModelFileError(f"{name}: temperature out of range")
+    arch = metadata["architecture"]
+    widths = arch.get("widths")
+    n_members = arch.get("n_members")
+    if (arch.get("type") != "ChestCNN" or not isinstance(widths, list) or len(widths) != 4
+            or not all(isinstance(w, int) and 1 <= w <= 1024 for w in widths)
+            or not isinstance(n_members, int) or not 1 <= n_members <= 32):
+        raise ModelFileError(f"{name}: unsupported architecture {arch!r}")
+    shifts = metadata["tta_shifts"]
+    if not shifts or len(shifts) > 32 or not all(
+        isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) and abs(v) <= 32 for v in s) for s in shifts
+    ):
+        raise ModelFileError(f"{name}: test-time views must be 1..32 integer shifts")

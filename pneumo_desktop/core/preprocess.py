@@ -1,0 +1,203 @@
+"""Turning a decoded X-ray into the model's input, and the batched augmentations used in training.
+
+Pipeline (identical in training, prediction, evaluation, the GUI and Grad-CAM, driven by the
+model file's ``preprocessing`` metadata):
+
+1. ``prepare_image``: resize the float image (H, W) in [0, 1] to (S, S) with an antialiased
+   filter (the dataset's images are already squashed to a square; we squash the same way),
+   then optionally equalise its histogram per image, and quantise to uint8. This is what the
+   training cache stores.
+2. ``to_model_input``: uint8 (B, S, S) -> float32 (B, 1, S, S) normalised with mean/std.
+3. ``augment_batch`` (training only): random affine (rotation, scale, shift), gamma,
+   brightness/contrast, blur/sharpen and noise as batched tensor ops.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+EQUALISE_MODES = ("none", "hist", "clahe")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How raw pixels become model input. Stored in every model file."""
+
+    input_size: int = 150
+    equalise: str = "hist"
+    mean: float = 0.5
+    std: float = 0.25
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Preprocessing":
+        prep = cls(
+            input_size=int(data["input_size"]),
+            equalise=str(data["equalise"]),
+            mean=float(data["mean"]),
+            std=float(data["std"]),
+        )
+        if prep.equalise not in EQUALISE_MODES:
+            raise ValueError(f"unknown equalisation {prep.equalise!r}")
+        if not 32 <= prep.input_size <= 1024 or prep.std <= 0:
+            raise ValueError("input size or normalisation out of range")
+        return prep
+
+
+def equalise_histogram(image_u8: np.ndarray) -> np.ndarray:
+    """Global histogram equalisation. uint8 (H, W) -> uint8 (H, W), full 0..255 range.
+
+    Equalisation is invariant to any monotonic change of exposure or gamma, which is exactly how
+    the official test split's acquisition differs from the training split's.
+    """
+    hist = np.bincount(image_u8.ravel(), minlength=256).astype(np.float64)
+    cdf = np.cumsum(hist)
+    first = cdf[np.flatnonzero(hist)[0]]
+    total = cdf[-1]
+    if total <= first:  # a constant image has nothing to equalise
+        return image_u8.copy()
+    lut = np.clip(np.round((cdf - first) / (total - first) * 255.0), 0, 255).astype(np.uint8)
+    return lut[image_u8]
+
+
+def clahe(image_u8: np.ndarray, tiles: int = 8, clip_limit: float = 2.0) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation. uint8 (H, W) -> uint8 (H, W).
+
+    Each of ``tiles x tiles`` regions gets its own clipped-histogram mapping; a pixel's value is
+    the bilinear blend of the mappings of the four nearest tile centres, so there are no seams.
+    """
+    h, w = image_u8.shape
+    ty = np.linspace(0, h, tiles + 1).astype(int)
+    tx = np.linspace(0, w, tiles + 1).astype(int)
+    luts = np.empty((tiles, tiles, 256), dtype=np.float32)
+    for i in range(tiles):
+        for j in range(tiles):
+            tile = image_u8[ty[i]:ty[i + 1], tx[j]:tx[j + 1]]
+            hist = np.bincount(tile.ravel(), minlength=256).astype(np.float64)
+            limit = max(1.0, clip_limit * tile.size / 256.0)
+            excess = np.maximum(hist - limit, 0).sum()
+            hist = np.minimum(hist, limit) + excess / 256.0
+            cdf = np.cumsum(hist)
+            luts[i, j] = cdf / cdf[-1] * 255.0
+    # Fractional tile coordinates of every pixel, relative to tile centres.
+    cy = (np.arange(h) + 0.5) / (h / tiles) - 0.5
+    cx = (np.arange(w) + 0.5) / (w / tiles) - 0.5
+    y0 = np.clip(np.floor(cy).astype(int), 0, tiles - 1)
+    x0 = np.clip(np.floor(cx).astype(int), 0, tiles - 1)
+    y1 = np.clip(y0 + 1, 0, tiles - 1)
+    x1 = np.clip(x0 + 1, 0, tiles - 1)
+    fy = np.clip(cy - y0, 0, 1)[:, None]
+    fx = np.clip(cx - x0, 0, 1)[None, :]
+    v = image_u8
+    top = luts[y0[:, None], x0[None, :], v] * (1 - fx) + luts[y0[:, None], x1[None, :], v] * fx
+    bottom = luts[y1[:, None], x0[None, :], v] * (1 - fx) + luts[y1[:, None], x1[None, :], v] * fx
+    out = top * (1 - fy) + bottom * fy
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def prepare_image(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
+    """float32 (H, W) in [0, 1] -> uint8 (S, S), resized and equalised per ``prep``."""
+    size = prep.input_size
+    src = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.float32), mode="F")
+    resized = np.asarray(src.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
+    image_u8 = np.clip(np.round(resized * 255.0), 0, 255).astype(np.uint8)
+    if prep.equalise == "hist":
+        image_u8 = equalise_histogram(image_u8)
+    elif prep.equalise == "clahe":
+        image_u8 = clahe(image_u8)
+    return image_u8
+
+
+def to_model_input(batch_u8: np.ndarray | torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    """uint8 (B, S, S) -> float32 (B, 1, S, S), normalised as ``(x/255 - mean) / std``."""
+    t = torch.as_tensor(batch_u8)
+    x = t.to(torch.float32).unsqueeze(1) / 255.0
+    return (x - prep.mean) / prep.std
+
+
+def shift_views(x: torch.Tensor, shifts: list[tuple[int, int]]) -> torch.Tensor:
+    """Test-time views by whole-pixel shifts with edge replication.
+
+    x: float32 (B, C, S, S). Returns (V*B, C, S, S), view-major (all images of view 0 first).
+    """
+    if not shifts:
+        return x
+    pad = max(max(abs(dx), abs(dy)) for dx, dy in shifts)
+    if pad == 0:
+        return x.repeat(len(shifts), 1, 1, 1)
+    padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    s_h, s_w = x.shape[-2:]
+    views = [padded[..., pad + dy: pad + dy + s_h, pad + dx: pad + dx + s_w] for dx, dy in shifts]
+    return torch.cat(views, 0)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Ranges of the random training augmentations (all sampled uniformly per image)."""
+
+    rotation_deg: float = 10.0
+    scale_min: float = 0.85
+    scale_max: float = 1.15
+    shift_frac: float = 0.06
+    gamma_min: float = 0.8
+    gamma_max: float = 1.25
+    brightness: float = 0.08
+    contrast: float = 0.15
+    blur_sharpen_prob: float = 0.3
+    noise_std: float = 0.02
+    hflip_prob: float = 0.0  # off by default: heart and organ sides are not mirror-symmetric
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def augment_batch(batch_u8: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Random augmentation of a training batch, all images at once.
+
+    batch_u8: uint8 (B, S, S). Returns float32 (B, S, S) in [0, 1] (not yet normalised).
+    Intensity changes act on [0, 1] values; geometry uses one affine grid_sample for the batch,
+    with border replication so no black wedges appear that the test images never show.
+    """
+    b, s, _ = batch_u8.shape
+    x = batch_u8.to(torch.float32).unsqueeze(1) / 255.0
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, generator=generator)
+
+    angle = uniform(-cfg.rotation_deg, cfg.rotation_deg) * math.pi / 180.0
+    scale = uniform(cfg.scale_min, cfg.scale_max)
+    tx = uniform(-cfg.shift_frac, cfg.shift_frac) * 2.0
+    ty = uniform(-cfg.shift_frac, cfg.shift_frac) * 2.0
+    flip = torch.where(torch.rand(b, generator=generator) < cfg.hflip_prob, -1.0, 1.0)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    gamma = torch.exp(uniform(math.log(cfg.gamma_min), math.log(cfg.gamma_max))).view(b, 1, 1, 1)
+    x = x.clamp(1e-6, 1.0) ** gamma
+    contrast = uniform(1 - cfg.contrast, 1 + cfg.contrast).view(b, 1, 1, 1)
+    brightness = uniform(-cfg.brightness, cfg.brightness).view(b, 1, 1, 1)
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    x = (x - mean) * contrast + mean + brightness
+
+    if cfg.blur_sharpen_prob > 0:
+        # Blur or sharpen by blending with a 3x3 box-blurred copy: weight < 0 sharpens.
+        blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        apply = (torch.rand(b, generator=generator) < cfg.blur_sharpen_prob).to(x.dtype)
+        weight = uniform(-0.8, 0.8) * apply
+        x = x + weight.view(b, 1, 1, 1) * (blurred - x)
+    if cfg.noise_std > 0:
+        sigma = uniform(0, cfg.noise_std).view(b, 1, 1, 1)
+        x = x + sigma * torch.randn(x.shape, generator=generator)
+    return x.clamp(0.0, 1.0).squeeze(1)

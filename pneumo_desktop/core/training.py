@@ -1,0 +1,389 @@
+"""Training as a generator of progress events.
+
+``train_model`` yields events (data ready, each batch, each epoch) and finally a
+``TrainingFinished`` carrying the new ``Classifier``. Closing the generator (``gen.close()``)
+stops training at the next batch boundary and writes nothing. The caller decides where the
+model is saved, so a cancelled or crashed run can never damage an existing model file.
+
+Every choice is made on the patient-grouped validation split: the best epoch (lowest
+validation loss), the temperature, the operating threshold and the unfamiliar-image gate.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import math
+import time
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .. import __version__
+from .classifier import Classifier
+from .dataset import (
+    DecodedImages, check_trainable, class_counts, decode_images, grouped_split, manifest_sha256,
+    scan_labelled_folder,
+)
+from .errors import DatasetError
+from .gate import fit_feature_gate
+from .model import ChestCNN
+from .modelfile import FORMAT_NAME, FORMAT_VERSION
+from .preprocess import AugmentConfig, Preprocessing, augment_batch, to_model_input
+
+NORMAL_CLASS_NAMES = ("NORMAL", "normal", "Normal")
+
+
+@dataclass
+class TrainingConfig:
+    """Every knob of a training run; stored verbatim in the model file."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.1
+    seed: int = 0
+    augment: bool = True
+    input_size: int = 150
+    equalise: str = "hist"
+    widths: tuple[int, int, int, int] = (32, 64, 128, 128)
+    dropout: float = 0.3
+    label_smoothing: float = 0.1
+    warmup_epochs: int = 1
+    members: int = 1
+    snapshots: int = 1
+    tta_shifts: list[tuple[int, int]] = field(default_factory=lambda: [(0, 0)])
+    min_sensitivity: float = 0.95
+    class_scheme: str = "folders"
+    bf16: bool = True
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["widths"] = list(self.widths)
+        data["tta_shifts"] = [list(s) for s in self.tta_shifts]
+        return data
+
+    def validate(self) -> None:
+        if not 1 <= self.epochs <= 500:
+            raise DatasetError("epochs must be between 1 and 500")
+        if not 2 <= self.batch_size <= 1024:
+            raise DatasetError("batch size must be between 2 and 1024")
+        if not 0 < self.learning_rate < 1:
+            raise DatasetError("learning rate must be between 0 and 1")
+        if self.snapshots < 1 or self.snapshots > self.epochs or self.members < 1:
+            raise DatasetError("snapshots must be between 1 and the number of epochs, members at least 1")
+
+
+# ----- events --------------------------------------------------------------------------------
+@dataclass
+class DataReady:
+    n_train: int
+    n_val: int
+    train_counts: dict[str, int]
+    val_counts: dict[str, int]
+    unreadable: dict[str, str]
+    decode_seconds: float
+
+
+@dataclass
+class BatchDone:
+    member: int
+    epoch: int
+    batch: int
+    n_batches: int
+    loss: float
+    learning_rate: float
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass
+class EpochDone:
+    member: int
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    val_auc: float | None
+    learning_rate: float
+    elapsed_s: float
+    eta_s: float
+    is_best: bool
+
+
+@dataclass
+class StatusMessage:
+    text: str
+
+
+@dataclass
+class TrainingFinished:
+    classifier: Classifier
+    history: list[dict]
+    validation_metrics: dict
+    seconds: float
+
+
+TrainingEvent = DataReady | BatchDone | EpochDone | StatusMessage | TrainingFinished
+
+
+def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    """Linear warm-up then cosine decay to 1% of ``base``."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _normal_class(classes: list[str]) -> str:
+    for name in classes:
+        if name in NORMAL_CLASS_NAMES:
+            return name
+    return classes[0]
+
+
+def prepare_tables(data_dir: str | Path, config: TrainingConfig) -> pd.DataFrame:
+    """Scan a labelled folder and carve the patient-grouped validation split."""
+    table = scan_labelled_folder(data_dir, class_scheme=config.class_scheme)
+    check_trainable(table)
+    return grouped_split(table, config.val_fraction, config.seed)
+
+
+def train_model(
+    table: pd.DataFrame,
+    config: TrainingConfig,
+    cache_dir: str | Path | None = None,
+    command: str = "",
+    name: str = "model",
+) -> Generator[TrainingEvent, None, None]:
+    """Train on ``table`` (columns path, label, patient, sha256, split ∈ {train, val}).
+
+    Yields DataReady, then BatchDone / EpochDone per member and epoch, StatusMessage for
+    phases, and finally TrainingFinished. Stops cleanly when the generator is closed.
+    """
+    config.validate()
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    classes = sorted(table["label"].unique().tolist())
+    normal = _normal_class(classes)
+    prep = Preprocessing(input_size=config.input_size, equalise=config.equalise)
+
+    yield StatusMessage("Decoding images…")
+    decoded: DecodedImages = decode_images(table["path"], prep, cache_dir=cache_dir)
+    keep = decoded.ok
+    table = table.loc[keep].reset_index(drop=True)
+    images = torch.from_numpy(decoded.images[keep])
+    labels = torch.tensor([classes.index(v) for v in table["label"]], dtype=torch.long)
+    is_train = torch.from_numpy((table["split"] == "train").to_numpy().copy())
+    is_val = torch.from_numpy((table["split"] == "val").to_numpy().copy())
+    train_idx = torch.nonzero(is_train).flatten()
+    val_idx = torch.nonzero(is_val).flatten()
+    train_counts = class_counts(table[table["split"] == "train"])
+    val_counts = class_counts(table[table["split"] == "val"])
+    if len(train_counts) != len(classes) or len(val_counts) != len(classes):
+        raise DatasetError("after removing unreadable files, a class has no training or validation images")
+    yield DataReady(len(train_idx), len(val_idx), train_counts, val_counts, decoded.errors,
+                    time.perf_counter() - started)
+
+    # Class-weighted loss: each class contributes equally however imbalanced the folder is.
+    counts = torch.bincount(labels[train_idx], minlength=len(classes)).to(torch.float32)
+    class_weights = counts.sum() / (len(classes) * counts.clamp(min=1))
+    val_x = images[val_idx]
+    val_y = labels[val_idx]
+
+    n_batches = max(1, len(train_idx) // config.batch_size)
+    total_batches = n_batches * config.epochs * config.members
+    train_started = time.perf_counter()
+    batches_done = 0
+    history: list[dict] = []
+    member_models: list[ChestCNN] = []
+    best_epochs: list[list[int]] = []
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16)
+
+    for member_index in range(config.members):
+        seed = config.seed + 1000 * member_index
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        model = ChestCNN(len(classes), config.widths, config.dropout).to(memory_format=torch.channels_last)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        snapshots: list[tuple[int, dict]] = []
+        best = (math.inf, -1, None)
+        warmup = config.warmup_epochs * n_batches
+        total_steps = config.epochs * n_batches
+        for epoch in range(config.epochs):
+            model.train()
+            order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+            loss_sum = correct = seen = 0.0
+            for b in range(n_batches):
+                step = epoch * n_batches + b
+                lr = _lr_at(step, total_steps, warmup, config.learning_rate)
+                for group in optimiser.param_groups:
+                    group["lr"] = lr
+                idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+                batch = images[idx]
+                if config.augment:
+                    x = augment_batch(batch, config.augmentation, gen)
+                    x = ((x - prep.mean) / prep.std).unsqueeze(1)
+                else:
+                    x = to_model_input(batch, prep)
+                x = x.contiguous(memory_format=torch.channels_last)
+                y = labels[idx]
+                with autocast:
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, weight=class_weights,
+                                       label_smoothing=config.label_smoothing)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                loss_value = loss.item()
+                loss_sum += loss_value * len(idx)
+                correct += float((logits.argmax(1) == y).sum())
+                seen += len(idx)
+                batches_done += 1
+                elapsed = time.perf_counter() - train_started
+                eta = elapsed / batches_done * (total_batches - batches_done)
+                yield BatchDone(member_index, epoch + 1, b + 1, n_batches, loss_value, lr,
+                                time.perf_counter() - started, eta)
+            val_loss, val_acc, val_auc = _validate(model, val_x, val_y, class_weights, prep, classes, normal, config.bf16)
+            is_best = val_loss < best[0]
+            if is_best:
+                best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+            if epoch >= config.epochs - config.snapshots:
+                snapshots.append((epoch, copy.deepcopy(model.state_dict())))
+            record = dict(member=member_index, epoch=epoch + 1, train_loss=loss_sum / seen,
+                          train_accuracy=correct / seen, val_loss=val_loss, val_accuracy=val_acc,
+                          val_auc=val_auc, learning_rate=lr)
+            history.append(record)
+            elapsed = time.perf_counter() - train_started
+            yield EpochDone(member_index, epoch + 1, config.epochs, record["train_loss"], record["train_accuracy"],
+                            val_loss, val_acc, val_auc, lr, time.perf_counter() - started,
+                            elapsed / batches_done * (total_batches - batches_done), is_best)
+        if config.snapshots == 1:
+            chosen = [(best[1], best[2])]
+        else:
+            chosen = snapshots
+        best_epochs.append([e + 1 for e, _ in chosen])
+        for _, state in chosen:
+            member = ChestCNN(len(classes), config.widths, config.dropout)
+            member.load_state_dict(state)
+            member_models.append(member.eval())
+
+    yield StatusMessage("Calibrating on the validation split…")
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "app_version": __version__,
+        "architecture": {"type": "ChestCNN", "widths": list(config.widths), "dropout": config.dropout,
+                         "n_members": len(member_models)},
+        "classes": classes,
+        "normal_class": normal,
+        "preprocessing": prep.to_dict(),
+        "tta_shifts": [list(s) for s in config.tta_shifts],
+        "threshold": 0.5,
+        "temperature": 1.0,
+        "training": {},
+    }
+    classifier = Classifier(member_models, metadata)
+    val_u8 = val_x.numpy()
+    val_logits = _batched(classifier.raw_logits, val_u8)
+    from .evaluation import choose_threshold, evaluate_arrays, fit_temperature
+
+    temperature = fit_temperature(val_logits, val_y.numpy())
+    probs = _softmax(val_logits / temperature)
+    normal_index = classes.index(normal)
+    prob_abnormal = 1.0 - probs[:, normal_index]
+    is_abnormal = val_y.numpy() != normal_index
+    threshold = choose_threshold(is_abnormal, prob_abnormal, config.min_sensitivity)
+    classifier.temperature = metadata["temperature"] = float(temperature)
+    classifier.threshold = metadata["threshold"] = float(threshold)
+    val_pred = classifier.decide(probs)
+    val_metrics = evaluate_arrays(val_y.numpy(), val_pred, prob_abnormal, classes, threshold, normal_index,
+                                  n_bootstrap=200, seed=config.seed)
+
+    yield StatusMessage("Fitting the unfamiliar-image gate…")
+    train_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], images[train_idx].numpy())
+    val_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], val_u8)
+    gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)
+    classifier.gate_tensors = gate_tensors
+    seconds = time.perf_counter() - started
+    metadata["gate"] = gate_meta
+    metadata["threshold_rule"] = (f"highest threshold with validation sensitivity >= {config.min_sensitivity:.2f} "
+                                  "(best specificity under that constraint)")
+    metadata["validation_metrics"] = {k: v for k, v in val_metrics.items() if k not in ("roc",)}
+    metadata["test_metrics"] = None
+    metadata["training"] = {
+        "command": command,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "seconds": round(seconds, 1),
+        "torch_threads": torch.get_num_threads(),
+        "data": {
+            "train_counts": train_counts,
+            "val_counts": val_counts,
+            "n_unreadable": len(decoded.errors),
+            "manifest_sha256": manifest_sha256(table),
+            "split": "patient-grouped, stratified, identical images kept together",
+        },
+        "best_epochs": best_epochs,
+        "history": history,
+    }
+    yield TrainingFinished(classifier, history, val_metrics, seconds)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def _batched(fn, array: np.ndarray, batch: int = 256) -> np.ndarray:
+    return np.concatenate([fn(array[i:i + batch]) for i in range(0, len(array), batch)], 0)
+
+
+@torch.inference_mode()
+def _validate(model: ChestCNN, val_x: torch.Tensor, val_y: torch.Tensor, class_weights: torch.Tensor,
+              prep: Preprocessing, classes: list[str], normal: str, bf16: bool) -> tuple[float, float, float | None]:
+    """(weighted cross-entropy without smoothing, accuracy, AUC abnormal-vs-normal) on validation."""
+    model.eval()
+    logits = []
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for i in range(0, len(val_x), 256):
+            x = to_model_input(val_x[i:i + 256], prep).contiguous(memory_format=torch.channels_last)
+            logits.append(model(x).float())
+    out = torch.cat(logits)
+    loss = float(F.cross_entropy(out, val_y, weight=class_weights))
+    acc = float((out.argmax(1) == val_y).float().mean())
+    normal_index = classes.index(normal)
+    score = 1 - torch.softmax(out, 1)[:, normal_index]
+    positive = val_y != normal_index
+    auc = _rank_auc(score.numpy(), positive.numpy())
+    return loss, acc, auc
+
+
+def _rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
+    """Mann-Whitney AUC with tie handling; cheap enough to run every epoch."""
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(score, kind="mergesort")
+    ranks = np.empty(len(score))
+    sorted_scores = score[order]
+    i = 0
+    while i < len(score):
+        j = i
+        while j + 1 < len(score) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
