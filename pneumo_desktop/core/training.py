@@ -16,7 +16,7 @@ import datetime as _dt
 import math
 import time
 from collections.abc import Generator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ from .errors import DatasetError
 from .gate import fit_feature_gate
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
-from .preprocess import AugmentConfig, Preprocessing, augment_batch, to_model_input
+from .preprocess import AugmentConfig, Preprocessing, augment_batch, equalise_batch, to_model_input
 
 NORMAL_CLASS_NAMES = ("NORMAL", "normal", "Normal")
 
@@ -178,7 +178,9 @@ def train_model(
     prep = Preprocessing(input_size=config.input_size, equalise=config.equalise)
 
     yield StatusMessage("Decoding images…")
-    decoded: DecodedImages = decode_images(table["path"], prep, cache_dir=cache_dir)
+    # The cache holds resized, un-equalised images; equalisation follows augmentation.
+    raw_prep = replace(prep, equalise="none")
+    decoded: DecodedImages = decode_images(table["path"], raw_prep, cache_dir=cache_dir)
     keep = decoded.ok
     table = table.loc[keep].reset_index(drop=True)
     images = torch.from_numpy(decoded.images[keep])
@@ -197,7 +199,7 @@ def train_model(
     # Class-weighted loss: each class contributes equally however imbalanced the folder is.
     counts = torch.bincount(labels[train_idx], minlength=len(classes)).to(torch.float32)
     class_weights = counts.sum() / (len(classes) * counts.clamp(min=1))
-    val_x = images[val_idx]
+    val_x = equalise_batch(images[val_idx], prep.equalise)
     val_y = labels[val_idx]
 
     n_batches = max(1, len(train_idx) // config.batch_size)
@@ -231,10 +233,9 @@ def train_model(
                 idx = order[b * config.batch_size:(b + 1) * config.batch_size]
                 batch = images[idx]
                 if config.augment:
-                    x = augment_batch(batch, config.augmentation, gen)
-                    x = ((x - prep.mean) / prep.std).unsqueeze(1)
-                else:
-                    x = to_model_input(batch, prep)
+                    augmented = augment_batch(batch, config.augmentation, gen)
+                    batch = torch.round(augmented * 255.0).to(torch.uint8)
+                x = to_model_input(equalise_batch(batch, prep.equalise), prep)
                 x = x.contiguous(memory_format=torch.channels_last)
                 y = labels[idx]
                 with autocast:
@@ -312,7 +313,8 @@ def train_model(
                                   n_bootstrap=200, seed=config.seed)
 
     yield StatusMessage("Fitting the unfamiliar-image gate…")
-    train_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], images[train_idx].numpy())
+    train_u8 = equalise_batch(images[train_idx], prep.equalise).numpy()
+    train_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], train_u8)
     val_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], val_u8)
     gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)
     classifier.gate_tensors = gate_tensors
