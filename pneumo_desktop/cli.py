@@ -295,11 +295,15 @@ def cmd_info(args) -> int:
         print(f"training:    {training.get('seconds', '?')} s, seed {training.get('seed')}, "
               f"train {data.get('train_counts')}, validation {data.get('val_counts')}")
         print(f"command:     {training.get('command', '')}")
-    for key in ("validation_metrics", "test_metrics"):
+    for key in ("validation_metrics", "validation_shifted_metrics", "test_metrics"):
         metrics = meta.get(key)
         if metrics:
-            print(f"{key.replace('_', ' ')}: accuracy {metrics.get('accuracy')}, AUC {metrics.get('auc')}, "
-                  f"sensitivity {metrics.get('recall')}, specificity {metrics.get('specificity')}, n {metrics.get('n')}")
+            def fmt(name: str) -> str:
+                value = metrics.get(name)
+                return "n/a" if value is None else f"{value:.4f}"
+
+            print(f"{key.replace('_', ' ')}: accuracy {fmt('accuracy')}, AUC {fmt('auc')}, "
+                  f"sensitivity {fmt('recall')}, specificity {fmt('specificity')}, n {metrics.get('n')}")
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -123,3 +124,14 @@ def tiny_classifier(tiny_model):
 def chest_png(tmp_path) -> Path:
     """One valid synthetic chest X-ray PNG (pneumonia-like), not part of the training data."""
     return write_png(tmp_path / "chest.png", chest_image(424242, True))
+
+
+@pytest.fixture(scope="session")
+def synth():
+    """The helpers above, for test modules (the test folders are not packages, so they cannot
+    import this conftest by name)."""
+    return SimpleNamespace(
+        chest_image=chest_image, write_png=write_png, copy_folder=copy_folder,
+        build_folder=build_synthetic_folder, tiny_config=tiny_config, train_to_end=train_to_end,
+        PER_CLASS=PER_CLASS, IMAGE_SIZE=IMAGE_SIZE,
+    )
