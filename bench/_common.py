@@ -61,9 +61,24 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def machine_info(threads: int | None) -> dict:
-    import torch
+def torch_version() -> str:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return torch.__version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info(threads: int | None) -> dict:
+    """Machine facts for the header. Does not import torch (bench_memory's parent stays light)."""
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
     try:
         load = os.getloadavg()
     except OSError:
@@ -74,8 +89,8 @@ def machine_info(threads: int | None) -> dict:
         "logical_cores": os.cpu_count(),
         "usable_cores": usable_cores(),
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads() if threads is None else threads,
+        "torch": torch_version(),
+        "torch_threads": threads,
         "load_average_1m": round(load[0], 2),
         "platform": platform.platform(),
     }
@@ -94,12 +109,13 @@ def header(title: str, info: dict, extra: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def pin_threads(n: int) -> None:
-    """Pin torch's intra-op threads (and the variables subprocesses inherit)."""
-    import torch
-
-    torch.set_num_threads(n)
+def pin_threads(n: int, torch_too: bool = True) -> None:
+    """Pin torch's intra-op threads here (unless ``torch_too`` is False) and in our subprocesses."""
     os.environ["PNEUMO_DESKTOP_THREADS"] = str(n)
+    if torch_too:
+        import torch
+
+        torch.set_num_threads(n)
 
 
 def child_env(threads: int | None) -> dict:
@@ -200,12 +216,18 @@ def timed_run(cmd: list[str], env: dict | None = None, stdout=subprocess.DEVNULL
     import threading
 
     chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: chunks.append(proc.stderr.read()), daemon=True)
-    reader.start()
+    out_chunks: list[bytes] = []
+    readers = [threading.Thread(target=lambda: chunks.append(proc.stderr.read()), daemon=True)]
+    if proc.stdout is not None:
+        readers.append(threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True))
+    for reader in readers:
+        reader.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    reader.join()
+    for reader in readers:
+        reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = b"".join(chunks).decode("utf-8", "replace")
-    rusage = {"maxrss_kib": usage.ru_maxrss, "user_s": usage.ru_utime, "sys_s": usage.ru_stime}
+    rusage = {"maxrss_kib": usage.ru_maxrss, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
+              "stdout": b"".join(out_chunks).decode("utf-8", "replace")}
     return wall, proc.returncode, err[-2000:], rusage

@@ -66,10 +66,11 @@ def check_image(pixels: np.ndarray, colourfulness: float) -> str | None:
         return "the image is blank or nearly uniform"
     if stats.aspect > MAX_ASPECT:
         return f"its shape ({stats.aspect:.1f}:1) is not that of a chest radiograph"
-    if stats.roughness > MAX_ROUGHNESS:
-        return "it looks like noise rather than anatomy"
+    # The page test comes first: the strokes of large print are rough enough to pass for noise.
     if stats.bright_fraction > 0.6 and stats.median > 0.85:
         return "it looks like a scanned page or document (mostly white)"
+    if stats.roughness > MAX_ROUGHNESS:
+        return "it looks like noise rather than anatomy"
     return None
 
 

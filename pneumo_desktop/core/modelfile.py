@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import struct
-import tempfile
 from pathlib import Path
 
 import torch
@@ -41,7 +41,10 @@ def save_model_file(path: str | Path, tensors: dict[str, torch.Tensor], metadata
                 metadata={"pneumo_desktop": json.dumps(metadata, sort_keys=True)})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Not mkstemp: its 0600 would make every saved model private to its author. O_EXCL with
+    # mode 0666 gets a fresh file with the permissions the umask allows, as any saved file.
+    tmp_name = str(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)

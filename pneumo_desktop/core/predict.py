@@ -154,7 +154,9 @@ def _infer_batch(classifier: Classifier, batch: list[_Decoded], threshold: float
                     from .explain import gradcam
 
                     start = time.perf_counter()
-                    record.heatmap, cls = gradcam(classifier, d.image_u8, output_size=d.size)
+                    # Explain the reported label (it follows the threshold), not the arg-max class.
+                    record.heatmap, cls = gradcam(classifier, d.image_u8, target_class=int(decision),
+                                                  output_size=d.size)
                     record.heatmap_class = classifier.classes[cls]
                     record.infer_ms += (time.perf_counter() - start) * 1e3
         yield record

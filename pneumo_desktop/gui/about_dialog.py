@@ -54,19 +54,21 @@ class AboutDialog(QDialog):
             model = self.tr("Model: {name} (version {version})").format(name=e(model_name), version=e(model_version or "?"))
         else:
             model = self.tr("No model loaded")
+        summary = self.tr("Spots signs of pneumonia on chest X-rays, offline, and shows where the model looked.")
+        intended = self.tr("Research use only — not a medical device.")
+        warning = self.tr("Do not use it to diagnose, treat or rule out disease. A qualified clinician must review "
+                          "every image.")
+        data_title = self.tr("Training data")
+        data = self.tr("Chest X-ray images from Kermany et al. 2018, “Identifying Medical Diagnoses and Treatable "
+                       "Diseases by Image-Based Deep Learning”, Cell 172(5); data set licensed CC BY 4.0.")
+        licence_title = self.tr("Licence")
+        licence = self.tr("PneumoDesktop is free software under the MIT licence. It uses Qt for Python (LGPLv3), "
+                          "PyTorch (BSD), NumPy (BSD) and Pillow (HPND).")
         return "".join([
             f"<h2>{APP_NAME} {e(__version__)}</h2>",
-            f"<p>{e(self.tr('Spots signs of pneumonia on chest X-rays, offline, and shows where the model looked.'))}</p>",
+            f"<p>{e(summary)}</p>",
             f"<p>{model}</p>",
-            f"<p style='color:#8c1d18'><b>{e(self.tr('Research use only — not a medical device.'))}</b> ",
-            e(self.tr("Do not use it to diagnose, treat or rule out disease. A qualified clinician must review every image.")),
-            "</p>",
-            f"<p><b>{e(self.tr('Training data'))}</b><br>",
-            e(self.tr("Chest X-ray images from Kermany et al. 2018, “Identifying Medical Diagnoses and Treatable "
-                      "Diseases by Image-Based Deep Learning”, Cell 172(5); data set licensed CC BY 4.0.")),
-            "</p>",
-            f"<p><b>{e(self.tr('Licence'))}</b><br>",
-            e(self.tr("PneumoDesktop is free software under the MIT licence. It uses Qt for Python (LGPLv3), "
-                      "PyTorch (BSD), NumPy (BSD) and Pillow (HPND).")),
-            "</p>",
+            f"<p style='color:#8c1d18'><b>{e(intended)}</b> {e(warning)}</p>",
+            f"<p><b>{e(data_title)}</b><br>{e(data)}</p>",
+            f"<p><b>{e(licence_title)}</b><br>{e(licence)}</p>",
         ])

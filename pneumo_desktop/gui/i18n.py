@@ -100,11 +100,10 @@ def format_ms(ms: float) -> str:
 def format_duration(seconds: float) -> str:
     """A short human duration: ``45 s``, ``3 min 20 s``, ``1 h 05 min``."""
     seconds = max(0, int(round(seconds)))
-    tr = QCoreApplication.translate
     if seconds < 60:
-        return tr("Duration", "{s} s").format(s=seconds)
+        return QCoreApplication.translate("Duration", "{s} s").format(s=seconds)
     minutes, secs = divmod(seconds, 60)
     if minutes < 60:
-        return tr("Duration", "{m} min {s:02d} s").format(m=minutes, s=secs)
+        return QCoreApplication.translate("Duration", "{m} min {s:02d} s").format(m=minutes, s=secs)
     hours, minutes = divmod(minutes, 60)
-    return tr("Duration", "{h} h {m:02d} min").format(h=hours, m=minutes)
+    return QCoreApplication.translate("Duration", "{h} h {m:02d} min").format(h=hours, m=minutes)

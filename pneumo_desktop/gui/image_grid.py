@@ -119,7 +119,7 @@ class ImageGrid(QWidget):
         scale = min(self._cell / max(1, w), self._cell / max(1, h))
         target = QSize(max(1, round(w * scale)), max(1, round(h * scale)))
         # Enlarging by an integer-ish factor: keep each value a crisp square.
-        smooth = scale < 1.0 or max(w, h) > 48
+        smooth = scale < 1.0 or max(w, h) > 24
         transform = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
         return QPixmap.fromImage(image.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, transform))
 

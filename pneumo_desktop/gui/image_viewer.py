@@ -40,16 +40,34 @@ def rgb_to_qimage(rgb_u8: np.ndarray) -> QImage:
     return QImage(rgb_u8.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def heatmap_to_qimage(heatmap: np.ndarray) -> QImage:
-    """float (h, w) in [0, 1] -> RGBA QImage on the heat scale, alpha = heat. GUI thread only."""
+def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
+    """float (h, w) in [0, 1] -> uint8 (h, w, 4): the heat scale colour, alpha = heat.
+
+    Pure numpy, so workers can prepare it and leave the GUI thread only the QImage wrap."""
     from ..core.overlay import colourise
 
     heat = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
     rgba = np.empty(heat.shape + (4,), dtype=np.uint8)
     rgba[..., :3] = colourise(heat)
-    rgba[..., 3] = np.round(heat * 255).astype(np.uint8)
-    h, w = heat.shape
-    return QImage(np.ascontiguousarray(rgba).data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    rgba[..., 3] = (heat * 255 + 0.5).astype(np.uint8)
+    return rgba
+
+
+def rgba_to_qimage(rgba_u8: np.ndarray) -> QImage:
+    """uint8 (H, W, 4) -> an independent QImage (RGBA8888). GUI thread only."""
+    rgba_u8 = np.ascontiguousarray(rgba_u8, dtype=np.uint8)
+    h, w, _ = rgba_u8.shape
+    return QImage(rgba_u8.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+def heatmap_to_qimage(heatmap: np.ndarray) -> QImage:
+    """float (h, w) in [0, 1] -> RGBA QImage on the heat scale, alpha = heat. GUI thread only."""
+    return rgba_to_qimage(heatmap_rgba(heatmap))
+
+
+def to_levels(pixels: np.ndarray) -> np.ndarray:
+    """float (H, W) in [0, 1] -> uint16 indices into the display look-up table (numpy only)."""
+    return (np.clip(pixels, 0.0, 1.0) * (LEVELS - 1) + 0.5).astype(np.uint16)
 
 
 def window_lut(center: float, width: float, invert: bool) -> np.ndarray:
@@ -114,9 +132,10 @@ class ImageViewer(QGraphicsView):
         """(height, width) of the shown image, or None."""
         return None if self._pixels is None else self._pixels.shape
 
-    def set_image(self, pixels: np.ndarray | None, message: str = "") -> None:
-        """Show float32 (H, W) in [0, 1] (None shows ``message`` instead). Clears the heatmap;
-        keeps zoom mode, window/level and invert."""
+    def set_image(self, pixels: np.ndarray | None, message: str = "", levels: np.ndarray | None = None) -> None:
+        """Show float32 (H, W) in [0, 1] (None shows ``message`` instead). ``levels``: the same
+        image as ``to_levels(pixels)`` when a worker has prepared it. Clears the heatmap; keeps
+        zoom mode, window/level and invert."""
         self._heatmap = None
         self._overlay.setPixmap(QPixmap())
         self._overlay.setVisible(False)
@@ -129,7 +148,7 @@ class ImageViewer(QGraphicsView):
             return
         pixels = np.asarray(pixels, dtype=np.float32)
         self._pixels = pixels
-        self._levels = np.round(np.clip(pixels, 0.0, 1.0) * (LEVELS - 1)).astype(np.uint16)
+        self._levels = levels if levels is not None and levels.shape == pixels.shape else to_levels(pixels)
         self._message = message
         self._render_base()
         h, w = pixels.shape
@@ -153,15 +172,18 @@ class ImageViewer(QGraphicsView):
         self._base.setPixmap(QPixmap.fromImage(gray_to_qimage(display)))
 
     # ----- heatmap layer -------------------------------------------------------------------------
-    def set_heatmap(self, heatmap: np.ndarray | None) -> None:
+    def set_heatmap(self, heatmap: np.ndarray | None, rgba: np.ndarray | None = None) -> None:
         """Set (or clear) the heatmap, float (h, w) in [0, 1] at any resolution: it is stretched
-        over the whole image, as the model saw the image stretched to its square input."""
+        over the whole image, as the model saw the image stretched to its square input.
+        ``rgba``: ``heatmap_rgba(heatmap)`` when a worker has prepared it."""
         self._heatmap = None if heatmap is None else np.asarray(heatmap, dtype=np.float32)
         if self._heatmap is None or self._pixels is None:
             self._overlay.setPixmap(QPixmap())
             self._overlay.setVisible(False)
             return
-        self._overlay.setPixmap(QPixmap.fromImage(heatmap_to_qimage(self._heatmap)))
+        if rgba is None or rgba.shape[:2] != self._heatmap.shape:
+            rgba = heatmap_rgba(self._heatmap)
+        self._overlay.setPixmap(QPixmap.fromImage(rgba_to_qimage(rgba)))
         hh, hw = self._heatmap.shape
         h, w = self._pixels.shape
         self._overlay.setTransform(QTransform.fromScale(w / hw, h / hh))

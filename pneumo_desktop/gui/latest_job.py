@@ -85,7 +85,7 @@ class LatestJob(QObject):
         for job in self._jobs:
             job.cancel()
 
-    def stop(self, timeout_ms: int = 15000) -> bool:
+    def stop(self, timeout_ms: int = 5000) -> bool:
         """Cancel, then wait for every worker thread. Returns True if all ended in time."""
         self.cancel()
         all_ended = True

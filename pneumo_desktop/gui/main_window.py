@@ -28,7 +28,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal, Slo
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QMainWindow, QMessageBox, QProgressBar, QProgressDialog, QPushButton, QScrollArea, QSlider,
+    QLineEdit, QMainWindow, QMessageBox, QProgressBar, QProgressDialog, QPushButton, QScrollArea, QSizePolicy, QSlider,
     QStyle, QTableView, QToolBar, QVBoxLayout, QWidget,
 )
 
@@ -36,12 +36,14 @@ from .. import APP_NAME
 from . import i18n
 from .about_dialog import AboutDialog, app_icon
 from .i18n import format_duration, format_number
-from .image_viewer import ImageViewer
-from .model_manager import ModelInfoDialog, ModelManager, ThresholdDialog, ensure_torch_configured
+from .image_viewer import ImageViewer, heatmap_rgba, to_levels
+from .model_manager import (
+    ModelInfoDialog, ModelManager, ThresholdDialog, ensure_torch_configured, lower_thread_priority,
+)
 from .result_panel import ResultPanel
 from .results_model import (
     FILTER_ALL, FILTER_ERROR, FILTER_NEGATIVE, FILTER_POSITIVE, FILTER_UNSUPPORTED, STATUS_OK, ResultRow,
-    ResultsFilterProxy, ResultsTableModel, class_display_name, record_note,
+    ResultsFilterProxy, ResultsTableModel, class_display_name,
 )
 from .settings import Settings
 from .workers import GeneratorJob
@@ -57,6 +59,7 @@ AUTO_EXPLAIN = -1  # class combo value: explain the class of the verdict
 def predict_inputs(classifier, inputs: list[str], threshold: float | None, batch_size: int):
     """Expand ``inputs`` (files and folders), yield ``("planned", paths)``, then one
     PredictionRecord per file (images kept, for heatmaps later)."""
+    lower_thread_priority()
     ensure_torch_configured()
     from ..core.imageio import list_input_files
     from ..core.predict import predict_files
@@ -84,15 +87,16 @@ def load_view(path: str, need_image: bool, classifier, image_u8, target: int | N
         from ..core.imageio import read_image
 
         try:
-            yield ("image", path, read_image(path).pixels, "")
+            pixels = read_image(path).pixels
+            yield ("image", path, pixels, to_levels(pixels), "")
         except ImageReadError as exc:
-            yield ("image", path, None, str(exc))
+            yield ("image", path, None, None, str(exc))
     if target is not None and image_u8 is not None and classifier is not None:
         ensure_torch_configured()
         from ..core.explain import gradcam
 
         heat, _ = gradcam(classifier, image_u8, target_class=target, output_size=size)
-        yield ("heatmap", path, target, heat)
+        yield ("heatmap", path, target, (heat, heatmap_rgba(heat)))
 
 
 class PredictionRun(QObject):
@@ -106,6 +110,7 @@ class PredictionRun(QObject):
     def __init__(self, classifier, inputs: list[str], threshold: float | None, batch_size: int, parent=None):
         super().__init__(parent)
         self.inputs = list(inputs)
+        self.threshold = threshold
         self.paths: list[str] | None = None
         self.received: set[str] = set()
         self.started_at = time.monotonic()
@@ -202,15 +207,17 @@ class MainWindow(QMainWindow):
         self._view_job: GeneratorJob | None = None
         self._retired_view_jobs: list[GeneratorJob] = []
         self._view_request: tuple | None = None
-        self._images: OrderedDict[str, np.ndarray | None] = OrderedDict()
+        self._images: OrderedDict[str, tuple[np.ndarray, np.ndarray] | None] = OrderedDict()
         self._image_errors: dict[str, str] = {}
-        self._heatmaps: dict[str, dict[int, np.ndarray]] = {}
+        self._heatmaps: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}  # path -> class -> (heat, rgba)
         self._current_path: str | None = None
         self._report_job: GeneratorJob | None = None
         self._report_writer = None
         self._report_rows: list[ResultRow] = []
         self._report_progress: QProgressDialog | None = None
         self._report_explained: list[str | None] = []
+        self._report_failed = ""
+        self._report_cancelled = False
         self._inspector = None
         self._wizard = None
         self._user_model_request: str | None = None
@@ -237,8 +244,17 @@ class MainWindow(QMainWindow):
     # construction
     # =============================================================================================
     def _build_ui(self) -> None:
-        self.viewer = ImageViewer(self)
-        self.setCentralWidget(self.viewer)
+        self.viewer = ImageViewer()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        self.image_toolbar = QToolBar()
+        self.image_toolbar.setObjectName("imageToolbar")
+        self.image_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        central_layout.addWidget(self.image_toolbar)
+        central_layout.addWidget(self.viewer, 1)
+        self.setCentralWidget(central)
         self.viewer.pixel_hovered.connect(self._on_pixel_hovered)
         self.viewer.zoom_changed.connect(self._on_zoom_changed)
         self.viewer.window_changed.connect(self._on_window_changed)
@@ -350,6 +366,7 @@ class MainWindow(QMainWindow):
         self.act_train = action("actTrain", self.open_training_wizard)
         self.act_about = action("actAbout", self.show_about)
         self.act_cancel = action("actCancel", self.cancel_prediction, "Esc")
+        self.addAction(self.act_cancel)  # shortcut only: the status bar carries the Cancel button
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -444,31 +461,41 @@ class MainWindow(QMainWindow):
         self.view_toolbar.addWidget(self.opacity_slider)
         self.view_toolbar.addWidget(self._explain_label)
         self.view_toolbar.addWidget(self.class_combo)
-        self.view_toolbar.addSeparator()
-        for act in (self.act_fit, self.act_actual, self.act_invert, self.act_reset_wl):
-            self.view_toolbar.addAction(act)
-        self.view_toolbar.addSeparator()
+        self.addToolBar(self.view_toolbar)
+
+        # Image controls sit right above the image they act on.
+        for act in (self.act_fit, self.act_actual, self.act_zoom_in, self.act_zoom_out):
+            self.image_toolbar.addAction(act)
+        self.image_toolbar.addSeparator()
+        for act in (self.act_invert, self.act_reset_wl):
+            self.image_toolbar.addAction(act)
         self._brightness_label = QLabel()
         self._brightness_label.setContentsMargins(6, 0, 4, 0)
         self.brightness_slider = QSlider(Qt.Orientation.Horizontal)
         self.brightness_slider.setObjectName("brightnessSlider")
         self.brightness_slider.setRange(0, 100)
         self.brightness_slider.setValue(50)
-        self.brightness_slider.setFixedWidth(80)
+        self.brightness_slider.setFixedWidth(100)
         self._contrast_label = QLabel()
         self._contrast_label.setContentsMargins(6, 0, 4, 0)
         self.contrast_slider = QSlider(Qt.Orientation.Horizontal)
         self.contrast_slider.setObjectName("contrastSlider")
         self.contrast_slider.setRange(0, 100)
         self.contrast_slider.setValue(0)
-        self.contrast_slider.setFixedWidth(80)
+        self.contrast_slider.setFixedWidth(100)
         self.brightness_slider.valueChanged.connect(self._on_window_sliders)
         self.contrast_slider.valueChanged.connect(self._on_window_sliders)
-        self.view_toolbar.addWidget(self._brightness_label)
-        self.view_toolbar.addWidget(self.brightness_slider)
-        self.view_toolbar.addWidget(self._contrast_label)
-        self.view_toolbar.addWidget(self.contrast_slider)
-        self.addToolBar(self.view_toolbar)
+        self.image_toolbar.addWidget(self._brightness_label)
+        self.image_toolbar.addWidget(self.brightness_slider)
+        self.image_toolbar.addWidget(self._contrast_label)
+        self.image_toolbar.addWidget(self.contrast_slider)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.image_toolbar.addWidget(spacer)
+        self.zoom_label = QLabel()
+        self.zoom_label.setObjectName("zoomLabel")
+        self.zoom_label.setContentsMargins(8, 0, 8, 0)
+        self.image_toolbar.addWidget(self.zoom_label)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -477,8 +504,6 @@ class MainWindow(QMainWindow):
         self.pixel_label = QLabel()
         self.pixel_label.setObjectName("pixelLabel")
         self.pixel_label.setMinimumWidth(170)
-        self.zoom_label = QLabel()
-        self.zoom_label.setMinimumWidth(60)
         self.progress_label = QLabel()
         self.progress_label.setObjectName("progressLabel")
         self.progress_bar = QProgressBar()
@@ -493,7 +518,6 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.cancel_button)
         status.addPermanentWidget(self.pixel_label)
-        status.addPermanentWidget(self.zoom_label)
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
             widget.setVisible(False)
 
@@ -525,13 +549,13 @@ class MainWindow(QMainWindow):
             self.act_overlay: (self.tr("&Grad-CAM overlay"), self.tr("Show where the model looked (G)")),
             self.act_fit: (self.tr("&Fit to window"), self.tr("Fit the whole image in the view (F)")),
             self.act_actual: (self.tr("&Actual size (1:1)"), self.tr("One image pixel per screen pixel (1)")),
-            self.act_zoom_in: (self.tr("Zoom &in"), self.tr("Zoom in")),
+            self.act_zoom_in: (self.tr("Zoom i&n"), self.tr("Zoom in")),
             self.act_zoom_out: (self.tr("Zoom &out"), self.tr("Zoom out")),
             self.act_invert: (self.tr("&Invert"), self.tr("Show the image as a negative (I)")),
             self.act_reset_wl: (self.tr("&Reset window/level"), self.tr(
                 "Restore the full brightness range (R). Drag with the right mouse button on the image to "
                 "adjust window and level.")),
-            self.act_inspector: (self.tr("Model &inspector…"), self.tr("See the selected image through the model's layers")),
+            self.act_inspector: (self.tr("&Model inspector…"), self.tr("See the selected image through the model's layers")),
             self.act_load_model: (self.tr("&Load model file…"), self.tr("Use a different .pneumo model file")),
             self.act_model_info: (self.tr("Model &information"), self.tr("Training data, metrics, threshold and date of the model")),
             self.act_threshold: (self.tr("Set &threshold…"), self.tr("Change the probability above which an image is flagged")),
@@ -552,6 +576,9 @@ class MainWindow(QMainWindow):
         self.act_actual.setIconText(self.tr("1:1"))
         self.act_invert.setIconText(self.tr("Invert"))
         self.act_reset_wl.setIconText(self.tr("Reset W/L"))
+        self.act_zoom_in.setIconText(self.tr("Zoom +"))
+        self.act_zoom_out.setIconText(self.tr("Zoom −"))
+        self.image_toolbar.setWindowTitle(self.tr("Image"))
         self.language_actions[""].setText(self.tr("System default"))
         for code, name in i18n.LANGUAGES.items():
             self.language_actions[code].setText(name)
@@ -582,6 +609,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip(self.act_cancel.toolTip())
         self._fill_class_combo()
         self.results.retranslate()
+        self._update_heatmap_note(self._current_row())
         self._update_summary()
         self._update_model_status()
         self._update_progress()
@@ -603,7 +631,12 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            available = self.screen().availableGeometry() if self.screen() is not None else None
+            width, height = 1400, 900
+            if available is not None and available.width() > 0:
+                width = min(width, int(available.width() * 0.95))
+                height = min(height, int(available.height() * 0.92))
+            self.resize(width, height)
         state = self._settings.window_state()
         if state is not None:
             self.restoreState(state)
@@ -760,6 +793,12 @@ class MainWindow(QMainWindow):
             self._heatmaps.pop(record.path, None)
         had_rows = self.results.rowCount() > 0
         self.results.add_records(records)
+        run = self.sender()
+        classifier = self.models.classifier
+        threshold = self.models.threshold()
+        if classifier is not None and threshold is not None and isinstance(run, PredictionRun) \
+                and run.threshold is not None and abs(run.threshold - threshold) > 1e-12:
+            self.results.relabel(classifier, threshold)  # the threshold changed while the batch ran
         self._run_done += len(records)
         current = self._current_row()
         if current is not None and any(r.path == current.path for r in records):
@@ -825,6 +864,11 @@ class MainWindow(QMainWindow):
             "{total} images · {pos} abnormal · {neg} normal · {uns} unsupported · {err} errors").format(
                 total=counts["total"], pos=counts["positive"], neg=counts["negative"], uns=counts["unsupported"],
                 err=counts["error"]))
+
+    @Slot(int)
+    def _on_filter_mode(self, _index: int) -> None:
+        mode = self.filter_combo.currentData()
+        self.proxy.set_filter_mode(FILTER_ALL if mode is None else int(mode))
 
     @Slot()
     def clear_results(self) -> None:
@@ -942,8 +986,8 @@ class MainWindow(QMainWindow):
     def _on_view_item(self, item) -> None:
         kind, path = item[0], item[1]
         if kind == "image":
-            pixels, message = item[2], item[3]
-            self._images[path] = pixels
+            pixels, levels, message = item[2], item[3], item[4]
+            self._images[path] = None if pixels is None else (pixels, levels)
             if pixels is None:
                 self._image_errors[path] = message
             while len(self._images) > IMAGE_CACHE_SIZE:
@@ -976,12 +1020,13 @@ class MainWindow(QMainWindow):
         job.deleteLater()
 
     def _display_image(self, path: str) -> None:
-        pixels = self._images.get(path)
-        if pixels is None:
+        entry = self._images.get(path)
+        if entry is None:
             reason = self._image_errors.get(path, "")
             self.viewer.clear(self.tr("Cannot display this file.") + ("\n" + reason if reason else ""))
             return
-        self.viewer.set_image(pixels)
+        pixels, levels = entry
+        self.viewer.set_image(pixels, levels=levels)
         self._apply_heatmap(path)
 
     def _apply_heatmap(self, path: str) -> None:
@@ -989,8 +1034,11 @@ class MainWindow(QMainWindow):
         if row is None or row.path != path or path not in self._images or self._images[path] is None:
             return
         target = self._explain_target(row)
-        heat = self._heatmaps.get(path, {}).get(target) if target is not None else None
-        self.viewer.set_heatmap(heat)
+        cached = self._heatmaps.get(path, {}).get(target) if target is not None else None
+        if cached is None:
+            self.viewer.set_heatmap(None)
+        else:
+            self.viewer.set_heatmap(cached[0], rgba=cached[1])
         self.viewer.set_overlay_visible(self.act_overlay.isChecked())
         self._update_heatmap_note(row)
         self._update_legend_subject()
@@ -1080,7 +1128,7 @@ class MainWindow(QMainWindow):
 
     @Slot(float)
     def _on_zoom_changed(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{format_number(zoom * 100, 0)} %")
+        self.zoom_label.setText(self.tr("Zoom {z}").format(z=i18n.format_percent(zoom, 0)))
 
     def _update_viewer_message(self) -> None:
         if self.viewer.has_image():
@@ -1283,8 +1331,9 @@ class MainWindow(QMainWindow):
             self._settings.set_last_folder("export", str(Path(path).parent))
             self.export_report(path)
 
-    def export_report(self, path: str | Path, show_progress: bool = True) -> bool:
-        """Start writing the PDF report (in the background); ``report_finished`` tells the end."""
+    def export_report(self, path: str | Path, show_progress: bool = True, image_pages: bool = False) -> bool:
+        """Start writing the PDF report (in the background); ``report_finished`` tells the end.
+        ``image_pages``: write PNG pages into the folder ``path`` instead (previews)."""
         from .report import ReportWriter, report_items
 
         if self._report_job is not None or self.results.rowCount() == 0:
@@ -1297,9 +1346,9 @@ class MainWindow(QMainWindow):
             items.append((row.path, row.status, row.record.image_u8, target))
             explained.append(class_display_name(classifier.classes[target]) if target is not None else None)
             if target is not None and target in self._heatmaps.get(row.path, {}):
-                cached[(row.path, target)] = self._heatmaps[row.path][target]
+                cached[(row.path, target)] = self._heatmaps[row.path][target][0]
         writer = ReportWriter(path, classifier.name if classifier else "—", self.models.version,
-                              self.models.threshold())
+                              self.models.threshold(), image_pages=image_pages)
         writer.begin(rows)
         self._report_writer = writer
         self._report_rows = rows

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDialog, QDialogButtonBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea,
     QSpinBox, QTabWidget, QVBoxLayout, QWidget,
@@ -94,6 +93,7 @@ class ModelInspector(QDialog):
         self.channels_spin.setRange(4, 256)
         self.channels_spin.setValue(32)
         self.channels_spin.setSingleStep(4)
+        self.channels_spin.setFixedWidth(90)
         self.channels_spin.valueChanged.connect(self._refresh)
         self.order_combo = QComboBox(self)
         self.order_combo.addItem(self.tr("Channel number"), "index")
@@ -185,6 +185,13 @@ class ModelInspector(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addLayout(bottom)
         self._show_empty()
+        app = QApplication.instance()
+        if app is not None:  # quitting the application must never destroy a running worker thread
+            app.aboutToQuit.connect(self.stop_worker)
+
+    @Slot()
+    def stop_worker(self) -> None:
+        self._job.stop()
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -218,6 +225,7 @@ class ModelInspector(QDialog):
             grid.clear()
             grid.set_placeholder(self.tr("Computing…"))
         image = np.array(image_u8, copy=True)
+        self.tabs.setFocus()
         self._job.start(lambda: inspect_image(classifier, image))
 
     def is_busy(self) -> bool:

@@ -94,8 +94,9 @@ class TrainingCurvesCanvas(PlotCanvas):
         lab = self._labels
         self.train_loss_line, = self.ax_loss.plot([], [], "o-", color=BLUE, ms=3.5, lw=1.6, label=lab["train"])
         self.val_loss_line, = self.ax_loss.plot([], [], "s--", color=ORANGE, ms=3.5, lw=1.6, label=lab["val"])
-        self.best_marker, = self.ax_loss.plot([], [], "*", color=ORANGE, ms=13, mec=self._fg, mew=0.6,
-                                              label=lab["best"], linestyle="none")
+        # A ring around the best validation point, so the point itself stays visible.
+        self.best_marker, = self.ax_loss.plot([], [], "o", ms=14, mfc="none", mec=ORANGE, mew=1.8,
+                                              label=lab["best"], linestyle="none", zorder=1)
         self.train_acc_line, = self.ax_acc.plot([], [], "o-", color=BLUE, ms=3.5, lw=1.6, label=lab["train"])
         self.val_acc_line, = self.ax_acc.plot([], [], "s--", color=ORANGE, ms=3.5, lw=1.6, label=lab["val"])
         for ax, title in ((self.ax_loss, lab["loss"]), (self.ax_acc, lab["accuracy"])):
@@ -108,8 +109,11 @@ class TrainingCurvesCanvas(PlotCanvas):
         self.ax_loss.set_ylim(0, 1)
         self.ax_acc.set_ylim(0.4, 1.0)
         self.ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        self._legend(self.ax_loss, loc="upper right")
-        self._legend(self.ax_acc, loc="lower right")
+        # One legend for both panels, above them, so it never hides a point.
+        legend = self.figure.legend(handles=[self.train_loss_line, self.val_loss_line, self.best_marker],
+                                    loc="outside upper center", ncols=3, fontsize=FONT, frameon=False)
+        for text in legend.get_texts():
+            text.set_color(self._fg)
         self.draw_idle()
 
     def add_epoch(self, epoch: float, train_loss: float, val_loss: float, train_accuracy: float,
@@ -223,8 +227,7 @@ class RocCanvas(PlotCanvas):
         ax.set_ylabel(self.tr("Sensitivity"), fontsize=FONT)
         ax.set_title(self.tr("ROC curve"), fontsize=FONT + 1)
         ax.grid(True, alpha=0.25)
-        self.slider_point, = ax.plot([], [], "o", color=ORANGE, ms=9, mec=self._fg, mew=0.8, zorder=5,
-                                     label=self.tr("slider threshold"))
+        self.slider_point, = ax.plot([], [], "o", color=ORANGE, ms=9, mec=self._fg, mew=0.8, zorder=5)
         self.draw_idle()
 
     def add_curve(self, key: str, fpr: Sequence[float], tpr: Sequence[float], label: str,
@@ -239,7 +242,9 @@ class RocCanvas(PlotCanvas):
         if operating_point is not None and all(np.isfinite(operating_point)):
             self.ax.plot([operating_point[0]], [operating_point[1]], "D", color=colour, ms=6, mfc="none",
                          mew=1.6, zorder=4)
-        self._legend(self.ax, loc="lower right")
+        handles, labels = self.ax.get_legend_handles_labels()
+        self._legend(self.ax, handles=[*handles, self.slider_point], labels=[*labels, self.tr("slider threshold")],
+                     loc="lower right")
         self.draw_idle()
 
     def set_slider_point(self, fpr: float | None, tpr: float | None) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QMarginsF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
 from .. import APP_NAME, __version__
 from .heatmap_legend import legend_image
@@ -30,9 +30,6 @@ BORDERLINE = QColor("#9a5b00")
 MUTED = QColor("#5f6368")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Report", text)
-
 
 def report_items(classifier, items: list[tuple], cached: dict, opacity: float):
     """Generator (worker thread): for each ``(path, status, image_u8, target_class)`` yield
@@ -41,6 +38,9 @@ def report_items(classifier, items: list[tuple], cached: dict, opacity: float):
     from PIL import Image
 
     from ..core.errors import ImageReadError
+    from .model_manager import lower_thread_priority
+
+    lower_thread_priority()
     from ..core.imageio import read_image
     from ..core.overlay import blend
 
@@ -69,41 +69,79 @@ def report_items(classifier, items: list[tuple], cached: dict, opacity: float):
 class ReportWriter:
     """Paints the report page by page. Use begin(), add_case() per image, then finish()."""
 
-    def __init__(self, path: str | Path, model_name: str, model_version: str, threshold: float | None):
+    def __init__(self, path: str | Path, model_name: str, model_version: str, threshold: float | None,
+                 image_pages: bool = False):
+        """``image_pages``: paint PNG pages into the folder ``path`` instead of a PDF (previews,
+        screenshots and tests that want to look at the layout)."""
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self.model_name = model_name
         self.model_version = model_version
         self.threshold = threshold
         self.created = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+        self.image_pages = image_pages
         self.writer: QPdfWriter | None = None
         self.painter: QPainter | None = None
+        self._image: QImage | None = None
+        self._layout = QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                   QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter)
         self.page = 0
         self.pages_with_cases = 0
+        self.written_pages: list[Path] = []
 
     # ----- lifecycle ---------------------------------------------------------------------------------
     def begin(self, rows: list[ResultRow]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = QPdfWriter(str(self.tmp))
-        writer.setResolution(RESOLUTION)
-        writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                         QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
-        writer.setTitle(_tr("Chest X-ray analysis report"))
-        writer.setCreator(f"{APP_NAME} {__version__}")
-        self.writer = writer
-        self.painter = QPainter(writer)
         self.page = 1
+        if self.image_pages:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._start_image_page()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            writer = QPdfWriter(str(self.tmp))
+            writer.setResolution(RESOLUTION)
+            writer.setPageLayout(self._layout)
+            writer.setTitle(QCoreApplication.translate("Report", "Chest X-ray analysis report"))
+            writer.setCreator(f"{APP_NAME} {__version__}")
+            self.writer = writer
+            self.painter = QPainter(writer)
         self._summary(rows)
+
+    def _start_image_page(self) -> None:
+        full = self._layout.fullRectPixels(RESOLUTION)
+        self._image = QImage(full.width(), full.height(), QImage.Format.Format_RGB32)
+        self._image.fill(QColor("white"))
+        self.painter = QPainter(self._image)
+        margins = self._layout.marginsPixels(RESOLUTION)
+        self.painter.translate(margins.left(), margins.top())
+
+    def _end_image_page(self) -> None:
+        if self.painter is not None:
+            self.painter.end()
+        page = self.path / f"page_{self.page:03d}.png"
+        self._image.save(str(page))
+        self.written_pages.append(page)
+
+    def _new_page(self) -> None:
+        if self.image_pages:
+            self._end_image_page()
+            self.page += 1
+            self._start_image_page()
+        else:
+            self.writer.newPage()
+            self.page += 1
 
     def add_case(self, row: ResultRow, gray: np.ndarray | None, overlay: np.ndarray | None,
                  explained: str | None) -> None:
-        assert self.writer is not None and self.painter is not None
-        self.writer.newPage()
-        self.page += 1
+        assert self.painter is not None
+        self._new_page()
         self._case(row, gray, overlay, explained)
         self.pages_with_cases += 1
 
     def finish(self) -> Path:
+        if self.image_pages:
+            self._end_image_page()
+            self.painter = None
+            return self.path
         if self.painter is not None:
             self.painter.end()
         self.painter = None
@@ -123,7 +161,8 @@ class ReportWriter:
 
     # ----- painting helpers --------------------------------------------------------------------------------
     def _area(self) -> QRect:
-        return self.writer.pageLayout().paintRectPixels(RESOLUTION)
+        rect = self._layout.paintRectPixels(RESOLUTION)
+        return QRect(0, 0, rect.width(), rect.height())
 
     def _font(self, points: float, bold: bool = False) -> QFont:
         font = QFont("Helvetica")
@@ -144,11 +183,11 @@ class ReportWriter:
         """Draw the page header; return the y below it."""
         p = self.painter
         y = area.top()
-        self._text(QRect(area.left(), y, area.width(), 40), f"{APP_NAME} — " + _tr("Chest X-ray analysis report"),
+        self._text(QRect(area.left(), y, area.width(), 40), f"{APP_NAME} — " + QCoreApplication.translate("Report", "Chest X-ray analysis report"),
                    14, True)
         y += 40
         threshold = format_percent(self.threshold) if self.threshold is not None else "—"
-        line = _tr("Model {name} (version {version}) · threshold {t} · {date}").format(
+        line = QCoreApplication.translate("Report", "Model {name} (version {version}) · threshold {t} · {date}").format(
             name=self.model_name, version=self.model_version, t=threshold, date=self.created)
         self._text(QRect(area.left(), y, area.width(), 30), line, 8.5, colour=MUTED)
         y += 30
@@ -162,9 +201,9 @@ class ReportWriter:
         p.setPen(QPen(QColor("#dadce0"), 2))
         p.drawLine(area.left(), y, area.right(), y)
         self._text(QRect(area.left(), y + 6, area.width() - 120, 40),
-                   _tr("Research use only — not a medical device. Grad-CAM shows where the model looked; "
+                   QCoreApplication.translate("Report", "Research use only — not a medical device. Grad-CAM shows where the model looked; "
                        "it is not a diagnosis."), 7.5, True, BORDERLINE)
-        self._text(QRect(area.right() - 120, y + 6, 120, 30), _tr("Page {n}").format(n=self.page), 7.5, colour=MUTED,
+        self._text(QRect(area.right() - 120, y + 6, 120, 30), QCoreApplication.translate("Report", "Page {n}").format(n=self.page), 7.5, colour=MUTED,
                    flags=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
 
     def _verdict_colour(self, row: ResultRow) -> QColor:
@@ -176,7 +215,7 @@ class ReportWriter:
 
     def _verdict_text(self, row: ResultRow) -> str:
         if row.status != STATUS_OK:
-            return _tr("Not analysed")
+            return QCoreApplication.translate("Report", "Not analysed")
         return class_display_name(row.label)
 
     # ----- pages ------------------------------------------------------------------------------------------------
@@ -187,10 +226,10 @@ class ReportWriter:
         counts = {"pos": 0, "neg": 0, "other": 0}
         for r in rows:
             counts["other" if r.status != STATUS_OK else "pos" if r.positive else "neg"] += 1
-        summary = _tr("{n} images: {pos} flagged abnormal, {neg} normal, {other} not analysed.").format(
+        summary = QCoreApplication.translate("Report", "{n} images: {pos} flagged abnormal, {neg} normal, {other} not analysed.").format(
             n=len(rows), pos=counts["pos"], neg=counts["neg"], other=counts["other"])
         y = self._text(QRect(area.left(), y, area.width(), 60), summary, 11, True).bottom() + 16
-        columns = [(0.0, _tr("File")), (0.52, _tr("Verdict")), (0.76, _tr("P(pneumonia)")), (0.9, _tr("Status"))]
+        columns = [(0.0, QCoreApplication.translate("Report", "File")), (0.52, QCoreApplication.translate("Report", "Verdict")), (0.76, QCoreApplication.translate("Report", "P(pneumonia)")), (0.9, QCoreApplication.translate("Report", "Status"))]
         row_h = 26
 
         def header_row(y0: int) -> int:
@@ -205,8 +244,7 @@ class ReportWriter:
         for r in rows:
             if y > area.bottom() - 80:
                 self._footer(area)
-                self.writer.newPage()
-                self.page += 1
+                self._new_page()
                 y = header_row(self._header(area))
             cells = [Path(r.path).name, self._verdict_text(r) + (" ⚠" if r.borderline else ""),
                      format_percent(r.probability) if r.probability is not None else "—", status_display_name(r.status)]
@@ -221,7 +259,7 @@ class ReportWriter:
         y += 12
         if any(r.borderline for r in rows):
             self._text(QRect(area.left(), y, area.width(), 40),
-                       "⚠ " + _tr("Borderline — review carefully: the probability is within 10 points of the threshold."),
+                       "⚠ " + QCoreApplication.translate("Report", "Borderline — review carefully: the probability is within 10 points of the threshold."),
                        8.5, colour=BORDERLINE)
         self._footer(area)
 
@@ -240,11 +278,11 @@ class ReportWriter:
         p.setBrush(Qt.BrushStyle.NoBrush)
         self._text(box.adjusted(24, 12, -24, -12), self._verdict_text(row), 20, True, colour)
         if row.status == STATUS_OK:
-            detail = _tr("P(pneumonia) {p} · threshold {t}").format(
+            detail = QCoreApplication.translate("Report", "P(pneumonia) {p} · threshold {t}").format(
                 p=format_percent(row.probability),
                 t=format_percent(self.threshold) if self.threshold is not None else "—")
             if row.borderline:
-                detail += " · ⚠ " + _tr("Borderline — review carefully")
+                detail += " · ⚠ " + QCoreApplication.translate("Report", "Borderline — review carefully")
         else:
             detail = record_note(row.record)
         self._text(box.adjusted(24, 62, -24, -6), detail, 10, colour=QColor("#202124"))
@@ -252,7 +290,7 @@ class ReportWriter:
 
         gap = 30
         side = (area.width() - gap) // 2
-        titles = (_tr("Radiograph"), _tr("Grad-CAM overlay") + (f" — {explained}" if explained else ""))
+        titles = (QCoreApplication.translate("Report", "Radiograph"), QCoreApplication.translate("Report", "Grad-CAM overlay") + (f" — {explained}" if explained else ""))
         for i, (title, image) in enumerate(((titles[0], gray), (titles[1], overlay))):
             x = area.left() + i * (side + gap)
             self._text(QRect(x, y, side, 30), title, 9.5, True, MUTED)
@@ -265,18 +303,18 @@ class ReportWriter:
                 target.moveCenter(frame.center())
                 p.drawImage(target, qimage)
             else:
-                message = _tr("Image not available") if i == 0 else _tr("No heatmap for this file")
+                message = QCoreApplication.translate("Report", "Image not available") if i == 0 else QCoreApplication.translate("Report", "No heatmap for this file")
                 self._text(frame, message, 9, colour=QColor("#c9ced6"),
                            flags=Qt.AlignmentFlag.AlignCenter)
         y += 32 + side + 16
         legend_x = area.left() + side + gap
-        self._text(QRect(legend_x, y, 80, 24), _tr("Low"), 8, colour=MUTED)
+        self._text(QRect(legend_x, y, 80, 24), QCoreApplication.translate("Report", "Low"), 8, colour=MUTED)
         p.drawImage(QRect(legend_x + 70, y + 4, side - 150, 16), legend_image(256, 1))
-        self._text(QRect(legend_x + side - 70, y, 70, 24), _tr("High"), 8, colour=MUTED,
+        self._text(QRect(legend_x + side - 70, y, 70, 24), QCoreApplication.translate("Report", "High"), 8, colour=MUTED,
                    flags=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         y += 40
         if row.status == STATUS_OK and row.record.probabilities:
-            self._text(QRect(area.left(), y, area.width(), 28), _tr("Class probabilities"), 9.5, True, MUTED)
+            self._text(QRect(area.left(), y, area.width(), 28), QCoreApplication.translate("Report", "Class probabilities"), 9.5, True, MUTED)
             y += 30
             for name, value in row.record.probabilities.items():
                 self._text(QRect(area.left(), y, 300, 26), class_display_name(name), 9)

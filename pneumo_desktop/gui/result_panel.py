@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from .heatmap_legend import HeatmapLegend
-from .i18n import format_percent
+from .i18n import format_ms, format_percent
 from .results_model import (
-    BORDERLINE_MARGIN, STATUS_ERROR, STATUS_OK, STATUS_UNSUPPORTED, ResultRow, class_display_name, record_note,
+    BORDERLINE_MARGIN, STATUS_OK, STATUS_UNSUPPORTED, ResultRow, class_display_name, record_note,
 )
 
 # (background, border, text) per verdict kind; text colours pass WCAG AA on their background.
@@ -53,6 +53,7 @@ class ResultPanel(QWidget):
         self._model_name = ""
         self._model_version = ""
         self._heatmap_note = ""
+        self._style_kind: str | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -110,7 +111,11 @@ class ResultPanel(QWidget):
         self._heatmap_label.setStyleSheet("color: #5f6368;")
         layout.addWidget(self._heatmap_label)
 
-        layout.addStretch(1)
+        self._image_title = _section_label("")
+        layout.addWidget(self._image_title)
+        self._image_label = QLabel()
+        self._image_label.setWordWrap(True)
+        layout.addWidget(self._image_label)
 
         self._model_title = _section_label("")
         layout.addWidget(self._model_title)
@@ -118,6 +123,8 @@ class ResultPanel(QWidget):
         self._model_label.setWordWrap(True)
         self._model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self._model_label)
+
+        layout.addStretch(1)
 
         self._disclaimer = QLabel()
         self._disclaimer.setObjectName("disclaimerLabel")
@@ -169,6 +176,9 @@ class ResultPanel(QWidget):
         super().changeEvent(event)
 
     def _set_style(self, kind: str) -> None:
+        if self._style_kind == kind:
+            return  # style sheets are costly to re-parse; skip when nothing changes
+        self._style_kind = kind
         background, border, text = STYLES[kind]
         self._banner.setStyleSheet(
             f"QFrame#verdictBanner {{ background: {background}; border: 1px solid {border};"
@@ -177,14 +187,27 @@ class ResultPanel(QWidget):
 
     def _clear_probabilities(self) -> None:
         for widget in self._prob_widgets:
-            self._prob_grid.removeWidget(widget)
-            widget.deleteLater()
-        self._prob_widgets.clear()
+            widget.setVisible(False)
+
+    def _probability_pair(self, i: int) -> tuple[QLabel, QProgressBar]:
+        """The i-th (label, bar) pair, created on first use and reused afterwards."""
+        while len(self._prob_widgets) < 2 * (i + 1):
+            label = QLabel()
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setTextVisible(True)
+            bar.setMaximumHeight(18)
+            row = len(self._prob_widgets) // 2
+            self._prob_grid.addWidget(label, row, 0)
+            self._prob_grid.addWidget(bar, row, 1)
+            self._prob_widgets += [label, bar]
+        return self._prob_widgets[2 * i], self._prob_widgets[2 * i + 1]
 
     def _refresh(self) -> None:
         self._prob_title.setText(self.tr("Class probabilities"))
         self._explain_title.setText(self.tr("Explanation"))
         self._model_title.setText(self.tr("Model"))
+        self._image_title.setText(self.tr("Image"))
         self._disclaimer.setText(self.tr("Research use only — not a medical device"))
         self._disclaimer.setToolTip(self.tr(
             "PneumoDesktop is a research tool. Its output must not be used to diagnose, treat or "
@@ -194,6 +217,7 @@ class ResultPanel(QWidget):
         row = self._row
         self._note.setVisible(False)
         self._note.setStyleSheet("")
+        self._refresh_image_info()
         if row is None:
             self._file_label.setText(self.tr("No image selected"))
             self._file_label.setToolTip("")
@@ -239,17 +263,30 @@ class ResultPanel(QWidget):
         self._prob_title.setVisible(True)
         probabilities = row.record.probabilities or {}
         for i, (name, value) in enumerate(probabilities.items()):
-            label = QLabel(class_display_name(name))
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
+            label, bar = self._probability_pair(i)
+            label.setText(class_display_name(name))
             bar.setValue(int(round(float(value) * 1000)))
             bar.setFormat(format_percent(value))
-            bar.setTextVisible(True)
-            bar.setMaximumHeight(18)
             bar.setAccessibleName(self.tr("Probability of {name}").format(name=class_display_name(name)))
-            self._prob_grid.addWidget(label, i, 0)
-            self._prob_grid.addWidget(bar, i, 1)
-            self._prob_widgets += [label, bar]
+            label.setVisible(True)
+            bar.setVisible(True)
+
+    def _refresh_image_info(self) -> None:
+        row = self._row
+        size = None if row is None else row.record.image_size
+        visible = row is not None
+        self._image_title.setVisible(visible)
+        self._image_label.setVisible(visible)
+        if row is None:
+            return
+        parts = []
+        if size:
+            parts.append(self.tr("{w} × {h} pixels").format(w=size[1], h=size[0]))
+        parts.append(self.tr("read in {ms} ms").format(ms=format_ms(row.record.decode_ms)))
+        if row.status == STATUS_OK:
+            parts.append(self.tr("analysed in {ms} ms").format(ms=format_ms(row.record.infer_ms)))
+        self._image_label.setText(" · ".join(parts))
+        self._image_label.setToolTip(row.path)
 
     def _refresh_model(self) -> None:
         if not self._model_name:

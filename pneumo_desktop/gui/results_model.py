@@ -45,9 +45,6 @@ UNSUPPORTED_COLOUR = QColor("#8a5a00")
 ERROR_COLOUR = QColor("#5f6368")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Results", text)
-
 
 def class_display_name(name: str | None) -> str:
     """A class name from the model file as a person reads it (translated when known)."""
@@ -133,14 +130,14 @@ class ResultsTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return [_tr("File"), _tr("Verdict"), _tr("P(pneumonia)"), _tr("Status"), _tr("Time (ms)")][section]
+            return [QCoreApplication.translate("Results", "File"), QCoreApplication.translate("Results", "Verdict"), QCoreApplication.translate("Results", "P(pneumonia)"), QCoreApplication.translate("Results", "Status"), QCoreApplication.translate("Results", "Time (ms)")][section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return [
-                _tr("Image file name (hover a row for the full path)"),
-                _tr("The model's verdict at the current threshold"),
-                _tr("The model's calibrated probability that the image is not normal"),
-                _tr("Whether the file could be analysed"),
-                _tr("Time to read and analyse the file, in milliseconds"),
+                QCoreApplication.translate("Results", "Image file name (hover a row for the full path)"),
+                QCoreApplication.translate("Results", "The model's verdict at the current threshold"),
+                QCoreApplication.translate("Results", "The model's calibrated probability that the image is not normal"),
+                QCoreApplication.translate("Results", "Whether the file could be analysed"),
+                QCoreApplication.translate("Results", "Time to read and analyse the file, in milliseconds"),
             ][section]
         return None
 
@@ -161,7 +158,7 @@ class ResultsTableModel(QAbstractTableModel):
             if row.status != STATUS_OK:
                 return record_note(row.record)
             if col == COL_VERDICT and row.borderline:
-                return _tr("Borderline — review carefully")
+                return QCoreApplication.translate("Results", "Borderline — review carefully")
             return None
         if role == Qt.ItemDataRole.ForegroundRole and col in (COL_VERDICT, COL_STATUS):
             return QBrush(self._colour(row))
@@ -178,9 +175,9 @@ class ResultsTableModel(QAbstractTableModel):
             return Path(row.path).name
         if col == COL_VERDICT:
             if row.status == STATUS_UNSUPPORTED:
-                return _tr("Not a chest X-ray")
+                return QCoreApplication.translate("Results", "Not a chest X-ray")
             if row.status == STATUS_ERROR:
-                return _tr("Cannot read file")
+                return QCoreApplication.translate("Results", "Cannot read file")
             text = class_display_name(row.label)
             return text + " ⚠" if row.borderline else text
         if col == COL_PROBABILITY:
@@ -318,13 +315,26 @@ class ResultsFilterProxy(QSortFilterProxyModel):
 
     def set_filter_mode(self, mode: int) -> None:
         if mode != self._mode:
+            self._begin_filter_change()
             self._mode = mode
-            self.invalidateFilter()
+            self._end_filter_change()
 
     def set_filter_text(self, text: str) -> None:
         text = text.strip().lower()
         if text != self._text:
+            self._begin_filter_change()
             self._text = text
+            self._end_filter_change()
+
+    # Qt 6.9 replaced invalidateFilter() by a begin/end pair around the change.
+    def _begin_filter_change(self) -> None:
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+
+    def _end_filter_change(self) -> None:
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
             self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802 - Qt API

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QSize, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSize, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
 from ..core.training import TrainingConfig
@@ -62,11 +62,15 @@ class TrainingWizard(QWizard):
                               (PAGE_ADOPT, self.adopt_page)):
             self.setPage(page_id, page)
         self.setStartId(PAGE_DATA)
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting the application must never destroy a running worker thread
+            app.aboutToQuit.connect(self.stop_workers)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(1200, 800)
 
     # ----- closing --------------------------------------------------------------------------
+    @Slot()
     def stop_workers(self) -> bool:
         """Stop every background job and wait for its thread. True when all have ended."""
         ok = True

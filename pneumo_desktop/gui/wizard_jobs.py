@@ -23,6 +23,7 @@ from ..core.training import TrainingConfig, train_model
 
 SECONDS_PER_IMAGE_EPOCH = 0.01   # at 150 px with the study's widths, on a 2-core laptop CPU
 SECONDS_PER_IMAGE_DECODE = 0.015  # reading and preparing one image once (then cached)
+FINISHING_SECONDS = 10.0          # calibration, threshold and the unfamiliar-image check
 TINY_CLASS = 20                   # fewer images than this in a class earns a warning
 DEFAULT_WIDTHS = (32, 64, 128, 128)
 
@@ -34,16 +35,17 @@ def _conv_cost(widths: Sequence[int], input_size: int) -> float:
 
 
 def estimate_training_seconds(n_images: int, epochs: int, input_size: int = 150,
-                              widths: Sequence[int] = DEFAULT_WIDTHS, include_decode: bool = True) -> float:
+                              widths: Sequence[int] = DEFAULT_WIDTHS, include_one_off: bool = True) -> float:
     """A rough wall-clock estimate of a training run, in seconds.
 
     ~0.01 s per image per epoch at 150 px with the study's widths on a 2-core CPU, scaled by
-    the network's convolution cost relative to that, plus reading every image once.
+    the network's convolution cost relative to that; ``include_one_off`` adds reading every
+    image once and the calibration at the end.
     """
     scale = _conv_cost(widths, input_size) / _conv_cost(DEFAULT_WIDTHS, 150)
     seconds = SECONDS_PER_IMAGE_EPOCH * scale * max(0, n_images) * max(0, epochs)
-    if include_decode:
-        seconds += SECONDS_PER_IMAGE_DECODE * max(0, n_images)
+    if include_one_off:
+        seconds += SECONDS_PER_IMAGE_DECODE * max(0, n_images) + FINISHING_SECONDS
     return seconds
 
 

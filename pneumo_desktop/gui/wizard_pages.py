@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QElapsedTimer, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
     QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
@@ -43,18 +43,18 @@ def format_duration(seconds: float | None) -> str:
         return "–"
     s = max(0, int(round(seconds)))
     if s < 60:
-        return _t("{s} s").format(s=s)
+        return QCoreApplication.translate("TrainingWizard", "{s} s").format(s=s)
     if s < 3600:
-        return _t("{m} min {s:02d} s").format(m=s // 60, s=s % 60)
-    return _t("{h} h {m:02d} min").format(h=s // 3600, m=(s % 3600) // 60)
+        return QCoreApplication.translate("TrainingWizard", "{m} min {s:02d} s").format(m=s // 60, s=s % 60)
+    return QCoreApplication.translate("TrainingWizard", "{h} h {m:02d} min").format(h=s // 3600, m=(s % 3600) // 60)
 
 
 def _pct(value) -> str:
-    return f"{100 * value:.1f}%" if is_finite(value) else _t("n/a")
+    return f"{100 * value:.1f}%" if is_finite(value) else QCoreApplication.translate("TrainingWizard", "n/a")
 
 
 def _num(value, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if is_finite(value) else _t("n/a")
+    return f"{value:.{digits}f}" if is_finite(value) else QCoreApplication.translate("TrainingWizard", "n/a")
 
 
 # ----- small widgets ----------------------------------------------------------------------------
@@ -101,11 +101,11 @@ def _heading(text: str) -> QLabel:
     return label
 
 
-def _browse_row(parent: QWidget, placeholder: str) -> tuple[QLineEdit, QPushButton, QHBoxLayout]:
+def _browse_row(parent: QWidget, placeholder: str, button_text: str) -> tuple[QLineEdit, QPushButton, QHBoxLayout]:
     edit = QLineEdit(parent)
     edit.setPlaceholderText(placeholder)
     edit.setClearButtonEnabled(True)
-    button = QPushButton(parent.tr("Browse…"), parent)
+    button = QPushButton(button_text, parent)
     row = QHBoxLayout()
     row.addWidget(edit, 1)
     row.addWidget(button)
@@ -137,7 +137,8 @@ class DataPage(_Page):
         self._job.failed.connect(self._on_failed)
         self._job.done.connect(self._on_done)
 
-        self.folder_edit, browse, row = _browse_row(self, self.tr("Folder with one sub-folder per class"))
+        self.folder_edit, browse, row = _browse_row(self, self.tr("Folder with one sub-folder per class"),
+                                                           self.tr("Browse…"))
         browse.clicked.connect(self._browse)
         self.folder_edit.editingFinished.connect(self._on_edited)
         self.progress = QProgressBar(self)
@@ -156,19 +157,31 @@ class DataPage(_Page):
         self.counts_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.counts_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.counts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.counts_table.setMaximumHeight(150)
+        self.counts_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.counts_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._fit_table()
         self.imbalance_label = QLabel(self)
         self.imbalance_label.setWordWrap(True)
+        self.split_note = QLabel(self.tr(
+            "Next, a validation part is set aside from this folder, patient by patient: all images "
+            "of one patient (file names such as person123_… or IM-0115-…) stay on the same side, so "
+            "the model is never validated on a patient it has seen. Byte-identical copies stay "
+            "together too."), self)
+        self.split_note.setWordWrap(True)
+        self.split_note.hide()
         left = QVBoxLayout()
         left.addWidget(_heading(self.tr("Images per class")))
         left.addWidget(self.counts_table)
         left.addWidget(self.imbalance_label)
         left.addWidget(self.warning_label)
+        left.addSpacing(8)
+        left.addWidget(self.split_note)
         left.addStretch(1)
 
         self.gallery = QWidget(self)
         self.gallery_layout = QHBoxLayout(self.gallery)
         self.gallery_layout.setContentsMargins(0, 0, 0, 0)
+        self.gallery_layout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.gallery_layout.addStretch(1)
         self.sample_grids: dict[str, ImageGrid] = {}
         scroll = QScrollArea(self)
@@ -217,11 +230,19 @@ class DataPage(_Page):
         self.completeChanged.emit()
         self._job.start(lambda: scan_for_wizard(text))
 
+    def _fit_table(self) -> None:
+        table = self.counts_table
+        table.resizeRowsToContents()
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount())) if table.rowCount() else 0
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth())
+
     def _clear_results(self) -> None:
         self.error_label.clear_message()
         self.warning_label.clear_message()
         self.counts_table.setRowCount(0)
+        self._fit_table()
         self.imbalance_label.clear()
+        self.split_note.hide()
         for grid_box in self.gallery.findChildren(QGroupBox):
             grid_box.setParent(None)
             grid_box.deleteLater()
@@ -272,6 +293,8 @@ class DataPage(_Page):
                 self.counts_table.setItem(row, col, item)
         self.counts_table.resizeColumnsToContents()
         self.counts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self._fit_table()
+        self.split_note.setVisible(summary.unusable is None)
         ordered = sorted(summary.counts.items(), key=lambda kv: kv[1], reverse=True)
         big, small = ordered[0], ordered[-1]
         text = self.tr("Imbalance: {ratio:.1f} : 1 ({big} to {small}).").format(
@@ -312,15 +335,15 @@ class DataPage(_Page):
         count = self.summary.counts.get(samples.label, 0) if self.summary else 0
         box = QGroupBox(self.tr("{label} ({n} images)").format(label=samples.label, n=f"{count:,}"), self.gallery)
         n_classes = len(self.summary.counts) if self.summary else 2
-        cell = 150 if n_classes <= 2 else 110
+        cell = 150 if n_classes <= 2 else 100
         grid = ImageGrid(box, cell_size=cell, columns=2, mode="fixed")
         grid.set_images(samples.images, captions=samples.names,
                         tooltips=[f"{samples.label}: {n}" for n in samples.names])
         if not samples.images:
             grid.set_placeholder(self.tr("No readable sample"))
+        box.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)
         inner = QVBoxLayout(box)
         inner.addWidget(grid, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        inner.addStretch(1)
         self.gallery_layout.insertWidget(self.gallery_layout.count() - 1, box)
         self.sample_grids[samples.label] = grid
 
@@ -329,6 +352,8 @@ class DataPage(_Page):
         return self.summary is not None and self.summary.unusable is None and not self._job.is_busy()
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
+        if not self.isComplete():
+            return False
         wizard = self.wiz()
         wizard.data_dir = self.summary.folder
         wizard.table = self.summary.table
@@ -372,14 +397,31 @@ class SettingsPage(_Page):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        form.addRow(self.tr("Epochs:"), self.epochs)
-        form.addRow(self.tr("Batch size:"), self.batch_size)
-        form.addRow(self.tr("Learning rate:"), self.learning_rate)
-        form.addRow(self.tr("Validation share:"), self.val_fraction)
-        form.addRow(self.tr("Augmentation:"), self.augment)
-        form.addRow(self.tr("Random seed:"), self.seed)
 
-        self.test_edit, browse, test_row = _browse_row(self, self.tr("Optional: a labelled folder never used in training"))
+        def row(label: str, widget: QWidget, hint: str) -> None:
+            line = QHBoxLayout()
+            widget.setMinimumWidth(120)
+            line.addWidget(widget)
+            if hint:
+                note = QLabel(hint, self)
+                note.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted, theme-aware
+                line.addSpacing(12)
+                line.addWidget(note)
+            line.addStretch(1)
+            form.addRow(label, line)
+
+        row(self.tr("Epochs:"), self.epochs,
+            self.tr("Passes over the training images; the epoch with the lowest validation loss is kept."))
+        row(self.tr("Batch size:"), self.batch_size, self.tr("Images per training step."))
+        row(self.tr("Learning rate:"), self.learning_rate,
+            self.tr("Peak step size; it warms up, then decays smoothly."))
+        row(self.tr("Validation share:"), self.val_fraction,
+            self.tr("Set aside by patient to choose the epoch and the threshold."))
+        row(self.tr("Augmentation:"), self.augment, "")
+        row(self.tr("Random seed:"), self.seed, self.tr("The same seed and data give the same model."))
+
+        self.test_edit, browse, test_row = _browse_row(
+            self, self.tr("Optional: a labelled folder never used in training"), self.tr("Browse…"))
         browse.clicked.connect(self._browse_test)
         self.test_edit.textChanged.connect(self._check_test_folder)
         test_box = QGroupBox(self.tr("Separate test folder (optional)"), self)
@@ -452,8 +494,8 @@ class SettingsPage(_Page):
         cfg = self.wiz().base_config
         self.estimate_note.setText(self.tr(
             "An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU "
-            "({n} images × {e} epochs at {s} px), plus reading each image once. A faster computer "
-            "takes less; images read before are not read again.").format(
+            "({n} images × {e} epochs at {s} px), plus reading each image once and calibrating at the "
+            "end. A faster computer takes less, a busy one more; images read before are not read again.").format(
             n=f"{self.n_images():,}", e=self.epochs.value(), s=cfg.input_size))
 
     @Slot()
@@ -577,7 +619,7 @@ class TrainingPage(_Page):
         self.curves = TrainingCurvesCanvas(self)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
-        self.log.setMaximumHeight(96)
+        self.log.setMaximumHeight(84)
         self.log.setPlaceholderText(self.tr("One line per epoch appears here."))
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
@@ -716,7 +758,7 @@ class TrainingPage(_Page):
             line = self.tr("epoch {e:>3}/{n}  train loss {tl:.3f} acc {ta:5.1%}  |  val loss {vl:.3f} "
                            "acc {va:5.1%} AUC {auc}{best}").format(
                 e=event.epoch, n=event.epochs, tl=event.train_loss, ta=event.train_accuracy, vl=event.val_loss,
-                va=event.val_accuracy, auc=auc, best=self.tr("  ★ best so far") if event.is_best else "")
+                va=event.val_accuracy, auc=auc, best=self.tr("  ← best so far") if event.is_best else "")
             self.log.appendPlainText(line)
             self._eta = event.eta_s
         elif isinstance(event, TrainingFinished):
@@ -824,12 +866,20 @@ class EvaluationPage(_Page):
         self.table = QTableWidget(len(_METRIC_ROWS) + 2, 4, self)
         self.table.setHorizontalHeaderLabels([self.tr("New model"), self.tr("95% CI"), self.tr("Active model"),
                                               self.tr("95% CI")])
-        self.table.setVerticalHeaderLabels([self.tr("Images"), self.tr("Refused (count as wrong)")]
+        self.table.setVerticalHeaderLabels([self.tr("Images"), self.tr("Refused")]
                                            + [_t(label) for _, label in _METRIC_ROWS])
+        self.table.verticalHeaderItem(1).setToolTip(self.tr(
+            "Images the model declined to classify (unreadable, or not like a chest X-ray). "
+            "They count as wrong answers in every metric."))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setWordWrap(False)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self.compare_label = QLabel(self)
         self.compare_label.setWordWrap(True)
@@ -867,9 +917,9 @@ class EvaluationPage(_Page):
         left.addWidget(self.compare_label)
         left.addStretch(1)
         body = QHBoxLayout()
-        body.addLayout(left, 36)
-        body.addWidget(self.confusion, 30)
-        body.addWidget(self.roc, 34)
+        body.addLayout(left, 44)
+        body.addWidget(self.confusion, 25)
+        body.addWidget(self.roc, 31)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_label)
         progress_row.addWidget(self.progress, 1)
@@ -933,8 +983,12 @@ class EvaluationPage(_Page):
             self.progress.setRange(0, item.total)
             self.progress.setValue(item.done)
             which = self.tr("new model") if item.which == "new" else self.tr("active model")
-            self.progress_label.setText(self.tr("Evaluating the {which}: {d} of {n} images").format(
-                which=which, d=item.done, n=item.total))
+            if item.done < item.total:
+                self.progress_label.setText(self.tr("Evaluating the {which}: {d} of {n} images").format(
+                    which=which, d=item.done, n=item.total))
+            else:
+                self.progress_label.setText(self.tr("Evaluating the {which}: computing the 95% confidence "
+                                                    "intervals…").format(which=which))
         elif isinstance(item, EvalDone):
             self.results[item.which] = item.result
             self._fill_table()
@@ -1017,10 +1071,10 @@ class EvaluationPage(_Page):
                     ci = (report.get("ci") or {}).get(key)
                     if key in ("f1", "auc"):
                         text = _num(value)
-                        ci_text = f"{ci[0]:.3f} – {ci[1]:.3f}" if ci else "–"
+                        ci_text = f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–"
                     else:
                         text = _pct(value)
-                        ci_text = f"{100 * ci[0]:.1f} – {100 * ci[1]:.1f}%" if ci else "–"
+                        ci_text = f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%" if ci else "–"
                     values.append((text, ci_text))
             for row, (text, ci_text) in enumerate(values):
                 for offset, content in ((0, text), (1, ci_text)):
@@ -1043,9 +1097,13 @@ class EvaluationPage(_Page):
         else:
             self.compare_label.clear()
         self.table.resizeRowsToContents()
+        self.table.resizeColumnsToContents()
         height = self.table.horizontalHeader().height() + sum(
             self.table.rowHeight(r) for r in range(self.table.rowCount())) + 2 * self.table.frameWidth()
         self.table.setFixedHeight(height)
+        width = self.table.verticalHeader().sizeHint().width() + sum(
+            self.table.columnWidth(c) for c in range(self.table.columnCount())) + 2 * self.table.frameWidth() + 4
+        self.table.setMinimumWidth(width)
 
     def _bold_better(self) -> None:
         new, active = self.results.get("new"), self.results.get("active")
@@ -1101,11 +1159,11 @@ class EvaluationPage(_Page):
             if refused else ""
         matrix = binary_confusion_at(result, self._classes, self._normal_index, t)
         if matrix is not None:
-            self.confusion.show_matrix(matrix, self._classes, self.tr("Confusion matrix at threshold {t:.3f}")
+            self.confusion.show_matrix(matrix, self._classes, self.tr("Confusion matrix\nat threshold {t:.3f}")
                                        .format(t=t), note)
         elif self.confusion.matrix is None:
             self.confusion.show_matrix(report["confusion_matrix"], self._classes,
-                                       self.tr("Confusion matrix at the model's threshold"), note)
+                                       self.tr("Confusion matrix\nat the model's threshold"), note)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
         return self.state in ("finished", "failed")
@@ -1128,15 +1186,17 @@ class AdoptPage(_Page):
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.name_edit = QLineEdit(self)
         self.name_edit.setMaxLength(80)
+        self.name_edit.setMinimumWidth(420)
         self.name_edit.textChanged.connect(self._update_target)
         self.path_label = QLabel(self)
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label.setWordWrap(True)
+        self.path_label.setTextFormat(Qt.TextFormat.PlainText)
         self.name_message = MessageLabel(self)
         self.make_active = QCheckBox(self.tr("Make it the active model (used for new predictions)"), self)
         self.save_error = MessageLabel(self)
 
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow(self.tr("Model name:"), self.name_edit)
         form.addRow(self.tr("Saved as:"), self.path_label)
         summary_box = QGroupBox(self.tr("The new model"), self)
@@ -1184,6 +1244,17 @@ class AdoptPage(_Page):
                                  "(stored in the model file).").format(
                 a=_pct(r.get("accuracy")), s=_pct(r.get("recall")), p=_pct(r.get("specificity")),
                 u=_num(r.get("auc"))))
+        active_result = wizard.evaluation_page.results.get("active")
+        if result is not None and active_result is not None:
+            a, n = active_result.report, result.report
+            where = self.tr("the test folder") if wizard.test_dir else self.tr("the validation split")
+            lines.append(self.tr("Active model ({name}) on {where}: accuracy {a}, sensitivity {s}, specificity "
+                                 "{p}, AUC {u}.").format(
+                name=wizard.active_classifier.name, where=where, a=_pct(a.get("accuracy")),
+                s=_pct(a.get("recall")), p=_pct(a.get("specificity")), u=_num(a.get("auc"))))
+            if is_finite(n.get("auc")) and is_finite(a.get("auc")) and n["auc"] < a["auc"]:
+                lines.append(self.tr("Note: the new model's AUC is lower than the active model's on the same "
+                                     "images."))
         return "\n".join(lines)
 
     def target_path(self) -> Path | None:

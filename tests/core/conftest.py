@@ -8,7 +8,11 @@ fields, which a tiny CNN learns in a couple of epochs. Treat it as read-only; te
 to change a folder copy it first (``copy_folder``).
 
 ``tiny_model`` (session): ``(path, classifier)`` of a model trained on that folder for two
-epochs at 64 px with widths (8, 16, 16, 16), saved as a ``.pneumo`` file.
+epochs at 64 px with widths (8, 16, 16, 16), batch size 8 (``tiny_config()``), saved as a
+``.pneumo`` file and loaded back; ``tiny_training`` holds that run's events.
+
+``synth`` (session): the helpers of this module for test modules, which cannot import a
+conftest by name.
 """
 
 from __future__ import annotations
@@ -81,17 +85,43 @@ def tiny_config(**overrides):
     return TrainingConfig(**values)
 
 
-def train_to_end(data_dir: Path, config, cache_dir: Path | None = None):
-    """Run training to completion; return the TrainingFinished event."""
+def run_training(data_dir: Path, config, cache_dir: Path | None = None):
+    """Run training to completion; return (every event in order, the TrainingFinished event)."""
     from pneumo_desktop.core.training import TrainingFinished, prepare_tables, train_model
 
     table = prepare_tables(data_dir, config)
-    finished = None
-    for event in train_model(table, config, cache_dir=cache_dir, command="pytest", name="tiny"):
-        if isinstance(event, TrainingFinished):
-            finished = event
-    assert finished is not None, "training ended without a TrainingFinished event"
-    return finished
+    events = list(train_model(table, config, cache_dir=cache_dir, command="pytest", name="tiny"))
+    finished = [e for e in events if isinstance(e, TrainingFinished)]
+    assert len(finished) == 1, "training must end with exactly one TrainingFinished event"
+    return events, finished[0]
+
+
+def train_to_end(data_dir: Path, config, cache_dir: Path | None = None):
+    """Run training to completion; return the TrainingFinished event."""
+    return run_training(data_dir, config, cache_dir)[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Run torch on one thread, here and in the CLI (``PNEUMO_DESKTOP_THREADS``).
+
+    The models here are tiny, so extra threads buy nothing, and on a machine shared with other
+    work a second spinning thread makes a tiny training run 20 times slower.
+    """
+    import os
+
+    import torch
+
+    threads = torch.get_num_threads()
+    saved_env = os.environ.get("PNEUMO_DESKTOP_THREADS")
+    torch.set_num_threads(1)
+    os.environ["PNEUMO_DESKTOP_THREADS"] = "1"
+    yield
+    torch.set_num_threads(threads)
+    if saved_env is None:
+        os.environ.pop("PNEUMO_DESKTOP_THREADS", None)
+    else:
+        os.environ["PNEUMO_DESKTOP_THREADS"] = saved_env
 
 
 @pytest.fixture(scope="session")
@@ -100,13 +130,18 @@ def synthetic_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(synthetic_folder, tmp_path_factory):
-    """(path, Classifier) of a tiny model trained on ``synthetic_folder``."""
+def tiny_training(synthetic_folder):
+    """(events, TrainingFinished) of the session's tiny training run (``tiny_config()``)."""
+    return run_training(synthetic_folder, tiny_config())
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_training, tmp_path_factory):
+    """(path, Classifier) of the tiny model trained on ``synthetic_folder``, saved and reloaded."""
     from pneumo_desktop.core.classifier import Classifier
 
-    finished = train_to_end(synthetic_folder, tiny_config())
     path = tmp_path_factory.mktemp("tiny-model") / "tiny.pneumo"
-    finished.classifier.save(path)
+    tiny_training[1].classifier.save(path)
     return path, Classifier.load(path)
 
 
@@ -133,5 +168,6 @@ def synth():
     return SimpleNamespace(
         chest_image=chest_image, write_png=write_png, copy_folder=copy_folder,
         build_folder=build_synthetic_folder, tiny_config=tiny_config, train_to_end=train_to_end,
+        run_training=run_training,
         PER_CLASS=PER_CLASS, IMAGE_SIZE=IMAGE_SIZE,
     )

@@ -1,6 +1,6 @@
 """GUI test fixtures shared by every GUI test module.
 
-``tiny_model_path`` (session): a real, tiny PneumoDesktop model trained for one epoch on a
+``tiny_model_path`` (session): a real, tiny PneumoDesktop model trained for three short epochs on a
 synthetic labelled folder (NORMAL / PNEUMONIA, 24 images each), saved as a .pneumo file.
 Odd-numbered ``chest_XX.png`` files from ``make_xray_folder`` are normal, even-numbered ones
 show pneumonia-like opacities (the tiny model labels them accordingly).
@@ -9,52 +9,20 @@ show pneumonia-like opacities (the tiny model labels them accordingly).
 (``chest_01.png`` …), one broken image (``broken.png``: PNG signature then garbage) and one
 text file (``notes.txt``).
 
-``make_xray_folder(path, n)``: helper used by tests that need many valid images.
+``make_xray_folder(path, n)`` and ``synthetic_xray`` live in ``gui_test_utils.py`` (import them
+from there in test modules).
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
+from gui_test_utils import make_xray_folder, os_thread_alive, running_qthreads, synthetic_xray, write_png
 
-XRAY_SIZE = 96
-
-
-def _os_thread_alive(thread: threading.Thread) -> bool:
-    """Whether a Python thread's OS thread still runs.
-
-    A QThread that runs Python code which calls ``threading.current_thread()`` (directly, or by
-    starting a thread pool) gets a ``threading._DummyThread`` entry that Python 3.11 never
-    removes and reports as alive for ever, and that cannot be joined. For those, ask the OS.
-    """
-    if not isinstance(thread, threading._DummyThread):  # noqa: SLF001 - the only way to tell
-        return thread.is_alive()
-    native = getattr(thread, "native_id", None)
-    if sys.platform.startswith("linux") and native is not None:
-        return os.path.exists(f"/proc/self/task/{native}")
-    return False  # elsewhere we cannot tell; the QThread check below still applies
-
-
-def _running_qthreads() -> list[str]:
-    try:
-        from PySide6.QtCore import QThread
-    except ImportError:
-        return []
-    found = []
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, QThread) and obj.isRunning():
-                found.append(obj.objectName() or "QThread")
-        except RuntimeError:  # the C++ object is already gone
-            continue
-    return found
+__all__ = ["make_xray_folder", "synthetic_xray", "write_png"]
 
 
 @pytest.fixture(autouse=True)
@@ -67,45 +35,12 @@ def _no_leaked_threads():
     yield
     deadline = time.monotonic() + 5.0
     while True:
-        leaked = [t.name for t in threading.enumerate() if t not in before and _os_thread_alive(t)]
-        qthreads = _running_qthreads()
+        leaked = [t.name for t in threading.enumerate() if t not in before and os_thread_alive(t)]
+        qthreads = running_qthreads()
         if (not leaked and not qthreads) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     assert not leaked and not qthreads, f"test left threads running: {leaked + qthreads}"
-
-
-def synthetic_xray(seed: int, pneumonia: bool, size: int = XRAY_SIZE) -> np.ndarray:
-    """A synthetic chest radiograph, uint8 (size, size); ``pneumonia`` adds lung opacities."""
-    from pneumo_desktop.selftest import synthetic_chest_image
-
-    image = synthetic_chest_image(size=size, seed=seed).astype(np.float32)
-    if pneumonia:
-        rng = np.random.default_rng(seed + 10_000)
-        y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-        for _ in range(2):
-            cx = rng.choice([0.32, 0.68]) + rng.uniform(-0.05, 0.05)
-            cy = rng.uniform(0.45, 0.7)
-            r = rng.uniform(0.08, 0.13)
-            image += 90.0 * np.exp(-(((x - cx) / r) ** 2 + ((y - cy) / r) ** 2))
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
-def write_png(path: Path, array: np.ndarray) -> Path:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-    return path
-
-
-def make_xray_folder(folder: Path, n: int, size: int = XRAY_SIZE, start_seed: int = 500) -> list[Path]:
-    """Write ``n`` valid synthetic X-rays (alternating normal / pneumonia) into ``folder``."""
-    paths = []
-    for i in range(n):
-        pneumonia = bool(i % 2)
-        paths.append(write_png(folder / f"chest_{i + 1:02d}.png", synthetic_xray(start_seed + i, pneumonia, size)))
-    return paths
 
 
 @pytest.fixture(scope="session")

@@ -170,8 +170,8 @@ def test_estimate_updates_with_epochs(qtbot, wizard, labelled_folder):
     assert page.estimate_label.text() != text_twenty
     assert "estimate" in page.estimate_note.text().lower() and "400 epochs" in page.estimate_note.text()
     # The rule itself: ~0.01 s per image per epoch at 150 px, plus reading each image once.
-    assert estimate_training_seconds(1000, 10, 150, include_decode=False) == pytest.approx(100.0)
-    assert estimate_training_seconds(1000, 20, 150, include_decode=False) == pytest.approx(200.0)
+    assert estimate_training_seconds(1000, 10, 150, include_one_off=False) == pytest.approx(100.0)
+    assert estimate_training_seconds(1000, 20, 150, include_one_off=False) == pytest.approx(200.0)
     # A test folder that is the training folder itself is refused.
     page.test_edit.setText(str(labelled_folder))
     assert not page.isComplete() and "separate" in page.test_label.text()
@@ -223,11 +223,34 @@ def test_training_shows_curves_then_evaluation_with_confusion_matrix_and_slider(
     assert ev.threshold() == pytest.approx(round(wizard.finished_training.classifier.threshold, 3))
 
 
-def test_evaluation_without_active_model_says_so(qtbot, wizard, labelled_folder):
-    _train(qtbot, wizard, labelled_folder, epochs=1)
+def test_evaluation_on_a_test_folder_flags_leaks_and_says_when_there_is_no_active_model(
+        qtbot, wizard, labelled_folder, tmp_path):
+    test_dir = tmp_path / "test"
+    _write_class(test_dir / "NORMAL", "NORMAL", False, 5, 700)
+    _write_class(test_dir / "PNEUMONIA", "PNEUMONIA", True, 5, 800)
+    shutil.copyfile(labelled_folder / "PNEUMONIA" / "pneumonia_03.png", test_dir / "PNEUMONIA" / "leaked.png")
+    _scan(qtbot, wizard, labelled_folder)
+    wizard.next()
+    wizard.settings_page.epochs.setValue(1)
+    wizard.settings_page.test_edit.setText(str(test_dir))
+    assert wizard.settings_page.isComplete()
+    with qtbot.waitSignal(wizard.training_page.training_ended, timeout=120000):
+        wizard.next()
     _evaluate(qtbot, wizard)
-    assert "no active model" in wizard.evaluation_page.compare_label.text().lower()
-    assert "active" not in wizard.evaluation_page.results
+    ev = wizard.evaluation_page
+    assert ev.results["new"].report["n"] == 11
+    assert ev.confusion.total() + ev.results["new"].report["n_refused"] == 11
+    assert "test folder" in ev.source_label.text()
+    assert "1 of the 11 test images are byte-identical" in ev.overlap_label.text()
+    assert "no active model" in ev.compare_label.text().lower()
+    assert "active" not in ev.results
+    # The test metrics travel with the saved model.
+    wizard.next()
+    wizard.adopt_page.name_edit.setText("with-test")
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    saved = Classifier.load(user_models_dir() / "with-test.pneumo")
+    assert saved.metadata["test_metrics"]["n"] == 11
+    assert saved.metadata["test_metrics"]["data_dir"] == str(test_dir)
 
 
 @pytest.mark.parametrize("how", ["stop_button", "close_wizard"])
@@ -292,3 +315,22 @@ def test_adopting_saves_into_the_user_models_folder_and_emits(qtbot, wizard, lab
     assert saved.name == "ward-7_chest"
     assert saved.classes == ["NORMAL", "PNEUMONIA"]
     assert saved.version == wizard.finished_training.classifier.version
+
+
+def test_a_training_error_is_shown_on_the_page_not_raised(qtbot, wizard, tmp_path):
+    root = tmp_path / "broken"
+    _write_class(root / "PNEUMONIA", "PNEUMONIA", True, 6, 40)
+    (root / "NORMAL").mkdir()
+    for i in range(4):
+        (root / "NORMAL" / f"scan_{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([i]) * 64)
+    _scan(qtbot, wizard, root)
+    assert wizard.data_page.sample_grids["NORMAL"].count() == 0  # unreadable samples are skipped
+    wizard.next()
+    with qtbot.waitSignal(wizard.training_page.training_ended, timeout=60000) as blocker:
+        wizard.next()
+    page = wizard.training_page
+    assert blocker.args == ["failed"]
+    assert page.message.isVisible() and "Training could not be completed" in page.message.text()
+    assert "NORMAL" in page.message.text() or "class" in page.message.text()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert page.restart_button.isVisible()

@@ -1,0 +1,436 @@
+"""Prediction benchmarks: single-image latency, folder throughput against a plain loop, import cost.
+
+    python bench/bench_predict.py [--data DIR] [--model FILE] [--threads 2] [--json]
+
+(a) single-image latency over ~50 real test images, stage by stage, using the core functions
+    (read_image, check_image, Classifier.prepare, Classifier.predict_batch, explain.gradcam);
+(b) folder throughput: (i) ``python -m pneumo_desktop predict DIR --json`` as a whole process
+    (start-up included, median of --repeats), (ii) steady-state ``predict_files`` in this process
+    after a warm-up, (iii) ``python bench/plain_loop.py DIR`` as a whole process, interleaved with
+    (i); speed-up = plain / ours; plus the start-up pieces (bare Python, import torch, import the
+    predict path, predict one image);
+(c) the predict path's imports (``-X importtime``): top modules by cumulative time;
+(d) what-if forward variants (not in the product): memory format, BN folding, bf16, and a
+    one-pass Grad-CAM, with their agreement to the shipped path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common as C
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+# ----- (a) single image --------------------------------------------------------------------------
+def single_image(classifier, paths: list[Path], runs: int) -> tuple[list[list], dict]:
+    from pneumo_desktop.core.explain import gradcam
+    from pneumo_desktop.core.gate import check_image
+    from pneumo_desktop.core.imageio import read_image
+
+    chosen = C.spread(paths, runs)
+    stages = ["decode (read_image)", "gate (check_image)", "preprocess (prepare)", "predict (predict_batch, B=1)",
+              "Grad-CAM (gradcam)", "predict + Grad-CAM", "whole file: decode..predict+Grad-CAM"]
+    samples: dict[str, list[float]] = {s: [] for s in stages}
+
+    def one(path: Path, record: bool) -> None:
+        t0 = time.perf_counter()
+        image = read_image(path)
+        t1 = time.perf_counter()
+        check_image(image.pixels, image.colourfulness)
+        t2 = time.perf_counter()
+        u8 = classifier.prepare(image.pixels)
+        t3 = time.perf_counter()
+        classifier.predict_batch(u8[None])
+        t4 = time.perf_counter()
+        gradcam(classifier, u8, output_size=image.pixels.shape)
+        t5 = time.perf_counter()
+        if record:
+            for stage, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t3, t5 - t0)):
+                samples[stage].append(value)
+
+    for path in chosen[:5]:  # warm-up: oneDNN primitive creation, allocator, page cache
+        one(path, False)
+    for path in chosen:
+        one(path, True)
+    rows, out = [], {}
+    for stage in stages:
+        s = C.summarise_ms(samples[stage])
+        out[stage] = s
+        rows.append([stage, s["median_ms"], s["p95_ms"], s["mean_ms"], s["min_ms"], s["n"]])
+    return rows, out
+
+
+# ----- (b) throughput ------------------------------------------------------------------------
+def in_process_throughput(classifier, data: Path, repeats: int) -> dict:
+    from pneumo_desktop.core.predict import predict_files
+
+    files = C.list_images(data)
+    for _ in predict_files(classifier, files[:64]):  # warm-up
+        pass
+    times, cpu, statuses = [], [], {}
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        records = list(predict_files(classifier, [data]))
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        statuses = {}
+        for r in records:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    med = statistics.median(times)
+    n = sum(statuses.values())
+    return {"images": n, "median_s": med, "images_per_s": n / med, "ms_per_image": med / n * 1e3,
+            "all_s": times, "cpu_s": statistics.median(cpu), "statuses": statuses}
+
+
+def whole_process(data: Path, model: str, threads: int, plain_threads: int | None, repeats: int,
+                  skip_plain: bool) -> dict:
+    env = C.child_env(threads)
+    ours_cmd = [sys.executable, "-m", "pneumo_desktop", "predict", str(data), "--json", "--model", model]
+    plain_cmd = [sys.executable, str(C.BENCH_DIR / "plain_loop.py"), str(data)]
+    if plain_threads:
+        plain_cmd += ["--threads", str(plain_threads)]
+    ours, plain, ours_cpu, plain_cpu = [], [], [], []
+    for _ in range(repeats):  # interleaved so that background load hits both alike
+        wall, rc, err, usage = C.timed_run(ours_cmd, env)
+        if rc != 0:
+            sys.exit(f"predict failed (exit {rc}): {err}")
+        ours.append(wall)
+        ours_cpu.append(usage["user_s"] + usage["sys_s"])
+        if not skip_plain:
+            wall, rc, err, usage = C.timed_run(plain_cmd, C.child_env(None))
+            if rc != 0:
+                sys.exit(f"plain loop failed (exit {rc}): {err}")
+            plain.append(wall)
+            plain_cpu.append(usage["user_s"] + usage["sys_s"])
+    out = {"ours_s": ours, "ours_median_s": statistics.median(ours), "ours_cpu_s": ours_cpu,
+           "command": " ".join(ours_cmd[1:])}
+    if plain:
+        out.update(plain_s=plain, plain_median_s=statistics.median(plain), plain_cpu_s=plain_cpu,
+                   speedup=statistics.median(plain) / statistics.median(ours),
+                   cpu_ratio=statistics.median(plain_cpu) / statistics.median(ours_cpu))
+    return out
+
+
+def startup_costs(one_image: Path, model: str, threads: int, repeats: int) -> list[list]:
+    env = C.child_env(threads)
+    probes = [
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("import torch", [sys.executable, "-c", "import torch"]),
+        ("import pneumo_desktop.core.predict", [sys.executable, "-c", "import pneumo_desktop.core.predict"]),
+        ("import + Classifier.load", [sys.executable, "-c",
+                                      "import sys; from pneumo_desktop.core.classifier import Classifier; "
+                                      "Classifier.load(sys.argv[1])", model]),
+        ("CLI predict, 1 image", [sys.executable, "-m", "pneumo_desktop", "predict", str(one_image), "--json",
+                                  "--model", model]),
+    ]
+    rows = []
+    for name, cmd in probes:
+        walls = []
+        for _ in range(repeats):
+            wall, rc, err, _ = C.timed_run(cmd, env)
+            if rc != 0:
+                sys.exit(f"{name} failed: {err}")
+            walls.append(wall)
+        rows.append([name, statistics.median(walls) * 1e3, min(walls) * 1e3])
+    return rows
+
+
+# ----- (c) imports -----------------------------------------------------------------------------
+def import_profile(one_image: Path, model: str, threads: int, top: int = 10) -> dict:
+    cmd = [sys.executable, "-X", "importtime", "-m", "pneumo_desktop", "predict", str(one_image), "--json",
+           "--model", model]
+    proc = subprocess.run(cmd, env=C.child_env(threads), cwd=C.REPO_ROOT, capture_output=True, text=True)
+    entries = []  # (name, depth, self_us, cumulative_us)
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        parts = line[len("import time:"):].split("|", 2)
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        self_us, cum_us, raw = parts[0].strip(), parts[1].strip(), parts[2]
+        depth = (len(raw) - len(raw.lstrip(" ")) - 1) // 2
+        entries.append((raw.strip(), depth, int(self_us), int(cum_us)))
+    top_level = [e for e in entries if e[1] == 0]
+    total_us = sum(e[3] for e in top_level)
+    by_cum = sorted(entries, key=lambda e: e[3], reverse=True)[:top]
+    packages: dict[str, int] = {}
+    for name, _, self_us, _ in entries:
+        packages[name.split(".")[0]] = packages.get(name.split(".")[0], 0) + self_us
+    by_pkg = sorted(packages.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    names = {e[0] for e in entries}
+    watch = ["pandas", "matplotlib", "torchmetrics", "pydicom", "PySide6", "scipy", "sympy", "safetensors",
+             "torch._dynamo", "torch.export", "torch._decomp", "torch._prims", "torch.fx", "torch.onnx",
+             "torch.distributed", "torch._inductor"]
+    return {
+        "total_ms": total_us / 1e3, "n_modules": len(entries),
+        "top_cumulative": [{"module": n, "depth": d, "self_ms": s / 1e3, "cumulative_ms": c / 1e3}
+                           for n, d, s, c in by_cum],
+        "top_packages_self": [{"package": p, "self_ms": us / 1e3} for p, us in by_pkg],
+        "watched_loaded": [w for w in watch if w in names],
+        "watched_not_loaded": [w for w in watch if w not in names],
+        "rc": proc.returncode,
+    }
+
+
+# ----- (d) what-if ----------------------------------------------------------------------------
+def fold_bn(member):
+    """A copy of a ChestCNN member with each BatchNorm folded into its conv (eval only)."""
+    from torch import nn
+
+    folded = copy.deepcopy(member).eval()
+    for block in folded.blocks:
+        conv, bn = block.conv, block.norm
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        new = nn.Conv2d(conv.in_channels, conv.out_channels, 3, padding=1, bias=True)
+        with torch.no_grad():
+            new.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+            new.bias.copy_(bn.bias - bn.running_mean * scale)
+        block.conv, block.norm = new, nn.Identity()
+    return folded
+
+
+def one_pass_gradcam(classifier, u8: np.ndarray):
+    """Prediction and Grad-CAM from one forward pass per member (no test-time views): the proposal.
+
+    Blocks 1-3 and the last conv run without autograd; only pool + head are differentiated, so
+    the backward pass is almost free. Returns (P(classes) (K,), cam (h, w), explained class).
+    """
+    import torch.nn.functional as F
+
+    x = classifier.to_input(u8[None])
+    activations, logit_sum = [], None
+    with torch.inference_mode(False), torch.enable_grad():
+        for member in classifier.members:
+            with torch.no_grad():
+                h = x
+                for block in member.blocks[:-1]:
+                    h = block(h)
+                last = member.blocks[-1]
+                act = last.act(last.norm(last.conv(h)))
+            act = act.requires_grad_(True)
+            logits = member.head(torch.flatten(member.pool(last.pool(act)), 1))
+            activations.append(act)
+            logit_sum = logits if logit_sum is None else logit_sum + logits
+        mean_logits = logit_sum / len(classifier.members)
+        probs = torch.softmax(mean_logits.detach() / classifier.temperature, 1)[0]
+        target = int(classifier.decide(probs[None].double().numpy())[0])
+        grads = torch.autograd.grad(mean_logits[0, target], activations)
+    cams = [F.relu((g.mean(dim=(2, 3), keepdim=True) * a.detach()).sum(1))[0] for g, a in zip(grads, activations)]
+    return probs, torch.stack(cams).mean(0), target
+
+
+def _bf16(fn):
+    def run(x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return fn(x).float()
+    return run
+
+
+def what_if(classifier, paths: list[Path], runs: int) -> tuple[list[list], list[list], dict]:
+    from PIL import Image
+
+    from pneumo_desktop.core.explain import gradcam
+    from pneumo_desktop.core.imageio import read_image
+
+    chosen = C.spread(paths, max(64, runs))
+    u8 = np.stack([classifier.prepare(read_image(p).pixels) for p in chosen])
+    member = classifier.members[0]
+    x_cl = classifier.to_input(u8)
+    x_nchw = x_cl.contiguous()
+    nchw = copy.deepcopy(member).eval().to(memory_format=torch.contiguous_format)
+    folded = fold_bn(nchw)
+    folded_cl = copy.deepcopy(folded).to(memory_format=torch.channels_last)
+    variants = [
+        ("shipped: channels_last fp32", member, x_cl),
+        ("NCHW fp32 (as the plain loop)", nchw, x_nchw),
+        ("NCHW fp32, BN folded", folded, x_nchw),
+        ("channels_last fp32, BN folded", folded_cl, x_cl),
+        ("NCHW bf16 autocast", _bf16(nchw), x_nchw),
+        ("channels_last bf16 autocast", _bf16(member), x_cl),
+        ("channels_last bf16, BN folded", _bf16(folded_cl), x_cl),
+    ]
+    n = len(x_cl)
+    times = {(name, b): [] for name, _, _ in variants for b in (32, 1)}
+    rows, out = [], {}
+    with torch.inference_mode():
+        ref_p = torch.softmax(member(x_cl).float() / classifier.temperature, 1)[:, classifier.normal_index]
+        for name, fn, x in variants:  # warm-up every shape
+            fn(x[:32]), fn(x[:1])
+        # Round robin, so that background load hits every variant alike.
+        for rep in range(max(6, runs // 4)):
+            for name, fn, x in variants:
+                t0 = time.perf_counter()
+                fn(x[(rep * 32) % (n - 31):(rep * 32) % (n - 31) + 32])
+                times[(name, 32)].append((time.perf_counter() - t0) / 32)
+                for k in range(4):
+                    i = (rep * 4 + k) % n
+                    t0 = time.perf_counter()
+                    fn(x[i:i + 1])
+                    times[(name, 1)].append(time.perf_counter() - t0)
+        for name, fn, x in variants:
+            p = torch.softmax(fn(x).float() / classifier.temperature, 1)[:, classifier.normal_index]
+            diff = float((p - ref_p).abs().max())
+            cut = 1 - classifier.threshold
+            flips = int(((p < cut) != (ref_p < cut)).sum())
+            b32, b1 = (statistics.median(times[(name, b)]) * 1e3 for b in (32, 1))
+            rows.append([name, b32, b1, diff, f"{flips}/{n}"])
+            out[name] = {"ms_per_image_b32": b32, "ms_per_image_b1": b1, "max_abs_diff_p_normal": diff,
+                         "decision_flips": flips, "n": n}
+
+    # Single image predict + Grad-CAM: shipped calls vs one forward pass giving both.
+    samples = {"shipped": [], "target_given": [], "one_pass": []}
+    agree = []
+    for i in range(runs + 3):
+        img = u8[i % n]
+        t0 = time.perf_counter()
+        probs, _ = classifier.predict_batch(img[None])
+        cam_ref, cls_ref = gradcam(classifier, img)
+        t1 = time.perf_counter()
+        probs2, cam, cls = one_pass_gradcam(classifier, img)
+        cam = cam.numpy() / max(float(cam.max()), 1e-12)
+        cam = np.clip(np.asarray(Image.fromarray(cam.astype(np.float32), mode="F").resize(
+            img.shape[::-1], Image.Resampling.BILINEAR)), 0, 1)
+        t2 = time.perf_counter()
+        gradcam(classifier, img, target_class=int(classifier.decide(probs)[0]))
+        t3 = time.perf_counter()
+        if i >= 3:
+            samples["shipped"].append(t1 - t0)
+            samples["one_pass"].append(t2 - t1)
+            samples["target_given"].append(t3 - t2)
+            if cls == cls_ref:
+                agree.append(float(np.abs(cam - cam_ref).max()))
+    probs_all, _ = classifier.predict_batch(u8)
+    mismatch = int((classifier.decide(probs_all) != probs_all.argmax(1)).sum())
+    labels = {"shipped": "shipped: predict_batch + gradcam",
+              "target_given": "gradcam(target_class=...) alone",
+              "one_pass": "one forward: predict + Grad-CAM together"}
+    gc_rows = []
+    out["gradcam"] = {"n_members": len(classifier.members), "n_views": len(classifier.tta_shifts),
+                      "one_pass_max_abs_diff_vs_shipped": max(agree) if agree else None,
+                      "label_vs_argmax_mismatch": mismatch, "n": n}
+    for key, label in labels.items():
+        s = C.summarise_ms(samples[key])
+        out["gradcam"][key] = s
+        gc_rows.append([label, s["median_ms"], s["p95_ms"], s["min_ms"]])
+    return rows, gc_rows, out
+
+
+# ----- main -------------------------------------------------------------------------------------
+def subset_dir(data: Path, limit: int) -> tuple[Path, tempfile.TemporaryDirectory]:
+    tmp = tempfile.TemporaryDirectory(prefix="bench-predict-")
+    for i, p in enumerate(C.spread(C.list_images(data), limit)):
+        os.symlink(p.resolve(), Path(tmp.name) / f"{i:05d}_{p.name}")
+    return Path(tmp.name), tmp
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    C.add_common_args(parser)
+    parser.add_argument("--data", default=str(C.DEFAULT_TEST_DIR), help="image folder (default: the 624 test images)")
+    parser.add_argument("--runs", type=int, default=50, help="single-image runs (default 50)")
+    parser.add_argument("--repeats", type=int, default=3, help="whole-process repeats (default 3, median)")
+    parser.add_argument("--limit", type=int, help="use only N images of the folder (quick check)")
+    parser.add_argument("--plain-threads", type=int, help="pin the plain loop's threads (default: torch default)")
+    parser.add_argument("--skip-process", action="store_true", help="skip the whole-process and start-up timings")
+    parser.add_argument("--skip-plain", action="store_true", help="skip the plain loop")
+    parser.add_argument("--no-what-if", action="store_true", help="skip (d)")
+    args = parser.parse_args()
+
+    C.pin_threads(args.threads)
+    model = str(C.require_model(args.model))
+    data = Path(args.data)
+    if not data.is_dir():
+        sys.exit(f"data folder not found: {data}")
+    tmp = None
+    if args.limit:
+        data, tmp = subset_dir(data, args.limit)
+    paths = C.list_images(data)
+
+    from pneumo_desktop.core.classifier import Classifier
+
+    classifier = Classifier.load(model)
+    info = C.machine_info(args.threads)
+    arch = classifier.metadata["architecture"]
+    extra = {"model": C.model_summary(classifier), "data": f"{args.data} ({len(paths)} images)"}
+    if arch["widths"] != [32, 64, 128, 128] or classifier.preprocessing.input_size != 150:
+        extra["NOTE"] = "the model is not 150 px / 32-64-128-128 like the plain loop: the comparison is not like for like"
+    print(C.header("bench_predict", info, extra))
+    results: dict = {"machine": info, **extra}
+
+    print("\n(a) single image, latency in ms over", min(args.runs, len(paths)), "real images (after 5 warm-up)")
+    rows, results["single_image"] = single_image(classifier, paths, args.runs)
+    print(C.table(["stage", "median", "p95", "mean", "min", "n"], rows))
+
+    print("\n(b) folder throughput")
+    ip = in_process_throughput(classifier, data, max(1, args.repeats - 1))
+    results["in_process"] = ip
+    print(C.table(["in-process predict_files (steady state)", "images", "median s", "images/s", "ms/image",
+                   "CPU s"],
+                  [["predict_files(folder), batch 32, 2 decode threads", ip["images"], ip["median_s"],
+                    ip["images_per_s"], ip["ms_per_image"], ip["cpu_s"]]], 2))
+    print(f"statuses: {ip['statuses']}")
+    if not args.skip_process:
+        wp = whole_process(data, model, args.threads, args.plain_threads, args.repeats, args.skip_plain)
+        results["whole_process"] = wp
+        rows = [["ours: python -m pneumo_desktop predict DIR --json", wp["ours_median_s"], min(wp["ours_s"]),
+                 len(paths) / wp["ours_median_s"], statistics.median(wp["ours_cpu_s"])]]
+        if "plain_median_s" in wp:
+            rows.append(["plain: python bench/plain_loop.py DIR", wp["plain_median_s"], min(wp["plain_s"]),
+                         len(paths) / wp["plain_median_s"], statistics.median(wp["plain_cpu_s"])])
+        print(f"\nwhole process, {args.repeats} interleaved runs each (start-up included)")
+        print(C.table(["command", "median s", "min s", "images/s", "CPU s (median)"], rows, 2))
+        if "speedup" in wp:
+            print(f"speed-up (plain / ours, medians): {wp['speedup']:.2f}x   "
+                  f"(from minimums: {min(wp['plain_s']) / min(wp['ours_s']):.2f}x; "
+                  f"CPU-seconds ratio: {wp['cpu_ratio']:.2f}x)")
+        print("\nstart-up pieces (whole process, ms)")
+        su = startup_costs(paths[0], model, args.threads, args.repeats)
+        results["startup_ms"] = {r[0]: {"median": r[1], "min": r[2]} for r in su}
+        print(C.table(["process", "median ms", "min ms"], su, 0))
+
+    print("\n(c) imports of `python -X importtime -m pneumo_desktop predict ONE_IMAGE --json`")
+    imp = import_profile(paths[0], model, args.threads)
+    results["imports"] = imp
+    print(f"{imp['n_modules']} modules, {imp['total_ms']:.0f} ms of import time in all (importtime adds overhead)")
+    print(C.table(["top modules by cumulative time", "depth", "self ms", "cumulative ms"],
+                  [[e["module"], e["depth"], e["self_ms"], e["cumulative_ms"]] for e in imp["top_cumulative"]]))
+    print()
+    print(C.table(["top packages by own (self) time", "self ms"],
+                  [[e["package"], e["self_ms"]] for e in imp["top_packages_self"]]))
+    print(f"loaded: {', '.join(imp['watched_loaded']) or '-'}")
+    print(f"not loaded: {', '.join(imp['watched_not_loaded']) or '-'}")
+
+    if not args.no_what_if:
+        print("\n(d) what-if (not the product): forward pass of member 0 on real prepared images, ms per image,"
+              " round robin")
+        rows, gc_rows, results["what_if"] = what_if(classifier, paths, min(args.runs, 30))
+        print(C.table(["variant", "B=32", "B=1", "max |dP(normal)|", "decision flips"], rows, 3))
+        print()
+        print(C.table(["single image predict + Grad-CAM (150 px cam)", "median ms", "p95 ms", "min ms"], gc_rows))
+        d = results["what_if"]["gradcam"]["one_pass_max_abs_diff_vs_shipped"]
+        note = "" if len(classifier.tta_shifts) == 1 else " (one-pass ignores the test-time views)"
+        print(f"one-pass cam vs shipped cam, max abs difference: {C.fmt(d, 4)}{note}")
+        g = results["what_if"]["gradcam"]
+        print(f"images whose thresholded label differs from the argmax class that gradcam() explains by default: "
+              f"{g['label_vs_argmax_mismatch']}/{g['n']}")
+
+    if args.json:
+        C.emit_json(results)
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

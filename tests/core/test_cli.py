@@ -1,0 +1,319 @@
+"""Tests for the command-line interface. Commands run in-process through ``cli.main``; the
+self-test runs once as ``python -m pneumo_desktop --self-test`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pneumo_desktop import __version__, paths
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_USAGE, main
+from pneumo_desktop.core.classifier import Classifier
+
+REPO = Path(__file__).resolve().parents[2]
+RECORD_KEYS = {"path", "status", "label", "probability", "probabilities", "message", "timing_ms"}
+EVALUATE_KEYS = {"n", "accuracy", "precision", "recall", "specificity", "f1", "auc", "confusion_matrix",
+                 "classes", "threshold", "ci"}
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """``main`` pins torch's thread count for the process; put it back after each test."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def run(capsys):
+    """Run ``main(argv)``; return (exit code, stdout, stderr)."""
+    def _run(*argv: str):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return _run
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), f"{fragment!r} not in {lines[0]!r}"
+
+
+@pytest.fixture
+def batch(tmp_path, synth) -> list[Path]:
+    """Two X-rays, a missing path and a broken PNG, in that order."""
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    return [
+        synth.write_png(tmp_path / "IM-6000-0001.png", synth.chest_image(6000, False)),
+        tmp_path / "missing.png",
+        broken,
+        synth.write_png(tmp_path / "person600_virus_1.png",
+                        np.asarray(Image.fromarray(synth.chest_image(6001, True, size=128)).resize((140, 110)))),
+    ]
+
+
+# ----- predict -------------------------------------------------------------------------------
+def test_predict_json(run, tiny_model_path, batch):
+    code, out, err = run("predict", "--model", tiny_model_path, "--json", *batch)
+    assert code == 0, err
+    records = json.loads(out)
+    assert [r["path"] for r in records] == [str(p) for p in batch]
+    assert [r["status"] for r in records] == ["ok", "error", "error", "ok"]
+    for r in records:
+        assert set(r) == RECORD_KEYS
+        if r["status"] == "ok":
+            assert r["label"] in ("NORMAL", "PNEUMONIA") and 0 <= r["probability"] <= 1
+            assert r["probabilities"]["NORMAL"] + r["probabilities"]["PNEUMONIA"] == pytest.approx(1, abs=1e-5)
+        else:
+            assert r["label"] is None and r["probability"] is None and r["message"]
+    assert "Traceback" not in err
+
+
+def test_predict_plain_text(run, tiny_model_path, batch):
+    code, out, _ = run("predict", "--model", tiny_model_path, *batch)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == len(batch)
+    for line, path in zip(lines, batch):
+        assert line.startswith(f"{path}\t")
+    assert "P(abnormal)=" in lines[0] and "\tERROR\t" in lines[1] and "\tERROR\t" in lines[2]
+
+
+def test_predict_uses_the_default_model(run, tiny_model_path, batch, monkeypatch):
+    monkeypatch.setattr(paths, "DEFAULT_MODEL_PATH", tiny_model_path)
+    code, out, _ = run("predict", "--json", batch[0])
+    assert code == 0
+    expected = json.loads(run("predict", "--model", tiny_model_path, "--json", batch[0])[1])
+    assert [r["probability"] for r in json.loads(out)] == [r["probability"] for r in expected]
+
+
+def test_predict_threshold_option(run, tiny_classifier, batch, tmp_path):
+    import copy
+
+    # A high temperature keeps probabilities well inside (0, 1), so thresholds on either side exist.
+    metadata = copy.deepcopy(tiny_classifier.metadata)
+    metadata["temperature"] = 50.0
+    soft = tmp_path / "soft.pneumo"
+    Classifier.from_parts(tiny_classifier.tensors(), metadata).save(soft)
+    image = batch[0]
+    p = json.loads(run("predict", "--model", soft, "--json", image)[1])[0]["probability"]
+    assert 0.01 < p < 0.99
+    below = json.loads(run("predict", "--model", soft, "--json", "--threshold", f"{p - 0.001:.6f}", image)[1])[0]
+    above = json.loads(run("predict", "--model", soft, "--json", "--threshold", f"{p + 0.001:.6f}", image)[1])[0]
+    assert below["label"] == "PNEUMONIA" and above["label"] == "NORMAL"
+    assert below["probability"] == above["probability"] == p
+
+
+def test_predict_csv(run, tiny_model_path, batch, tmp_path):
+    import pandas as pd
+
+    out_csv = tmp_path / "results" / "table.csv"
+    code, out, err = run("predict", "--model", tiny_model_path, "--csv", out_csv, *batch)
+    assert code == 0
+    assert out == ""
+    assert f"wrote {len(batch)} rows" in err
+    table = pd.read_csv(out_csv)
+    assert table["path"].tolist() == [str(p) for p in batch]
+    assert table["status"].tolist() == ["ok", "error", "error", "ok"]
+    assert {"P(NORMAL)", "P(PNEUMONIA)", "probability", "label", "message"} <= set(table.columns)
+
+
+def test_predict_heatmaps(run, tiny_model_path, batch, tmp_path):
+    heat_dir = tmp_path / "heat" / "maps"
+    code, out, _ = run("predict", "--model", tiny_model_path, "--json", "--heatmaps", heat_dir, *batch)
+    assert code == 0
+    assert len(json.loads(out)) == len(batch)
+    written = sorted(p.name for p in heat_dir.iterdir())
+    assert written == ["IM-6000-0001_gradcam.png", "person600_virus_1_gradcam.png"]
+    with Image.open(heat_dir / "person600_virus_1_gradcam.png") as im:
+        assert im.mode == "RGB" and im.size == (140, 110)
+        rgb = np.asarray(im)
+    assert not (rgb[..., 0] == rgb[..., 1]).all(), "no colour overlay was drawn"
+
+
+@pytest.mark.parametrize("value", ["1.5", "0", "1", "-0.2", "abc", "nan"])
+def test_predict_bad_threshold(run, tiny_model_path, batch, value):
+    code, out, err = run("predict", "--model", tiny_model_path, "--threshold", value, batch[0])
+    assert code == EXIT_USAGE
+    assert out == ""
+    assert_one_line_error(err, "threshold")
+
+
+def test_predict_missing_model(run, batch, tmp_path):
+    code, out, err = run("predict", "--model", tmp_path / "nope.pneumo", batch[0])
+    assert code == EXIT_MODEL and out == ""
+    assert_one_line_error(err, "cannot load model", "not found")
+
+
+@pytest.mark.parametrize("content", [b"", b"just text, not a model", b"\x80\x04\x95 pickle-ish"])
+def test_predict_invalid_model(run, batch, tmp_path, content):
+    bad = tmp_path / "bad.pneumo"
+    bad.write_bytes(content)
+    code, out, err = run("predict", "--model", bad, batch[0])
+    assert code == EXIT_MODEL and out == ""
+    assert_one_line_error(err, "cannot load model", "bad.pneumo")
+
+
+def test_usage_errors_are_one_line(run):
+    # (A first word that is neither a subcommand nor an option opens the app with those files,
+    # so every case here starts with a subcommand or an option.)
+    for argv in (["predict"], ["predict", "--frobnicate", "x.png"], ["--no-such-option"], ["train"], ["evaluate"],
+                 ["predict", "x.png", "--json", "--csv", "out.csv"], ["predict", "x.png", "--batch-size", "0"]):
+        code, out, err = run(*argv)
+        assert code == EXIT_USAGE, argv
+        assert_one_line_error(err)
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert "--threshold" in capsys.readouterr().out
+
+
+# ----- train ---------------------------------------------------------------------------------
+def test_train_one_class_folder(run, synthetic_folder, tmp_path):
+    import shutil
+
+    shutil.copytree(synthetic_folder / "NORMAL", tmp_path / "one" / "NORMAL")
+    out_file = tmp_path / "out" / "m.pneumo"
+    code, out, err = run("train", tmp_path / "one", "--out", out_file, "--epochs", "1")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "cannot train", "class folder")
+    assert not out_file.exists() and not out_file.parent.exists()
+
+
+def test_train_missing_folder_and_bad_options(run, tmp_path, synthetic_folder):
+    code, _, err = run("train", tmp_path / "none", "--out", tmp_path / "m.pneumo")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "not a folder")
+    code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", "--widths", "8,16")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "--widths")
+    code, _, err = run("train", synthetic_folder, "--out", tmp_path, "--epochs", "1")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "is a folder")
+    code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", "--epochs", "2", "--snapshots", "3")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "snapshots")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _private_user_data):
+    out_dir = tmp_path / "models"
+    out_dir.mkdir()
+    cache = tmp_path / "cache"
+    test_dir = synth.build_folder(tmp_path / "fresh", per_class=6, seed0=60_000)
+    code, out, err = run("train", synthetic_folder, "--out", out_dir / "mine.pneumo", "--epochs", "2",
+                         "--batch-size", "8", "--input-size", "64", "--widths", "8,16,16,16", "--lr", "0.005",
+                         "--val-fraction", "0.25", "--no-bf16", "--cache-dir", cache, "--name", "my model",
+                         "--test-dir", test_dir, "--tta", "shifts5")
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "saved" in err and "epoch 2/2" in err
+    assert [p.name for p in out_dir.iterdir()] == ["mine.pneumo"], "exactly the --out file, no temporary files"
+    assert list(cache.glob("decoded-*.npz")), "the decode cache went elsewhere"
+    assert not list(Path(_private_user_data).rglob("*.pneumo"))
+    clf = Classifier.load(out_dir / "mine.pneumo")
+    assert clf.name == "my model"
+    assert len(clf.tta_shifts) == 5
+    config = clf.metadata["training"]["config"]
+    assert config["epochs"] == 2 and config["widths"] == [8, 16, 16, 16] and config["bf16"] is False
+    test_metrics = clf.metadata["test_metrics"]
+    assert test_metrics["data_dir"] == str(test_dir)
+    assert test_metrics["n"] == 12 and 0 <= test_metrics["accuracy"] <= 1
+
+
+# ----- evaluate ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def eval_folder(tmp_path_factory, synth) -> Path:
+    return synth.build_folder(tmp_path_factory.mktemp("eval") / "data", per_class=8, seed0=80_000)
+
+
+def test_evaluate_json(run, tiny_model_path, eval_folder):
+    code, out, err = run("evaluate", eval_folder, "--model", tiny_model_path, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert EVALUATE_KEYS <= set(report)
+    assert report["n"] == 16
+    assert report["classes"] == ["NORMAL", "PNEUMONIA"]
+    assert report["threshold"] == pytest.approx(Classifier.load(tiny_model_path).threshold)
+    assert np.asarray(report["confusion_matrix"]).sum() + report["n_refused"] == 16
+    for key in ("accuracy", "recall", "specificity"):
+        assert 0 <= report[key] <= 1
+        assert len(report["ci"][key]) == 2 and report["ci"][key][0] <= report[key] <= report["ci"][key][1]
+    code, out, _ = run("evaluate", eval_folder, "--model", tiny_model_path, "--json", "--threshold", "0.3")
+    assert json.loads(out)["threshold"] == 0.3
+
+
+def test_evaluate_text_table(run, tiny_model_path, eval_folder):
+    code, out, _ = run("evaluate", eval_folder, "--model", tiny_model_path)
+    assert code == 0
+    assert "Accuracy" in out and "ROC AUC" in out
+
+
+def test_evaluate_bad_folders(run, tiny_model_path, tmp_path, synth):
+    code, _, err = run("evaluate", tmp_path / "none", "--model", tiny_model_path)
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "cannot evaluate")
+    odd = tmp_path / "odd"
+    synth.write_png(odd / "NORMAL" / "IM-0001-0001.png", synth.chest_image(1, False))
+    synth.write_png(odd / "COVID" / "x.png", synth.chest_image(2, True))
+    code, _, err = run("evaluate", odd, "--model", tiny_model_path)
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "COVID")
+
+
+# ----- info ----------------------------------------------------------------------------------
+def test_info(run, tiny_model_path, tiny_classifier):
+    code, out, _ = run("info", "--model", tiny_model_path, "--json")
+    assert code == 0
+    meta = json.loads(out)
+    assert meta["version_id"] == tiny_classifier.version
+    assert meta["path"] == str(tiny_model_path)
+    assert meta["classes"] == ["NORMAL", "PNEUMONIA"] and meta["threshold"] == tiny_classifier.threshold
+    assert "training" in meta and "validation_metrics" in meta
+    code, out, _ = run("info", "--model", tiny_model_path)
+    assert code == 0
+    assert tiny_classifier.version in out and "NORMAL, PNEUMONIA" in out
+    code, _, err = run("info", "--model", Path(tiny_model_path).parent / "nothing.pneumo")
+    assert code == EXIT_MODEL
+    assert_one_line_error(err, "cannot load model")
+
+
+# ----- self-test -----------------------------------------------------------------------------
+def test_self_test_subprocess(tiny_model_path, tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PNEUMO_DESKTOP_HOME=str(tmp_path / "home"))
+    if paths.DEFAULT_MODEL_PATH.is_file():
+        argv = [sys.executable, "-m", "pneumo_desktop", "--self-test"]
+    else:  # no shipped model yet: run the same entry point with the tiny model as the default
+        code = ("import sys, pathlib; from pneumo_desktop import paths, cli; "
+                f"paths.DEFAULT_MODEL_PATH = pathlib.Path({str(tiny_model_path)!r}); "
+                "sys.exit(cli.main(['--self-test']))")
+        argv = [sys.executable, "-c", code]
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    result = json.loads(proc.stdout)
+    assert "Traceback" not in proc.stderr
+    assert result["prediction"]["status"] == "ok", result
+    assert result["heatmap_ok"] is True, result
+    assert result["ok"] is True, result
+    assert proc.returncode == 0
+    assert set(result["timings_s"]) >= {"load_model", "predict_with_heatmap", "total"}
+    # Nothing was left in the user data folder's temporary area.
+    assert not list((tmp_path / "home").glob("pneumo-selftest-*"))

@@ -1,0 +1,266 @@
+"""Tests for pneumo_desktop.core.training: the event generator, cancellation, determinism and the
+model it produces. Runs on the synthetic folder of tests/core/conftest.py."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pneumo_desktop.core.classifier import Classifier
+from pneumo_desktop.core.dataset import manifest_sha256, scan_labelled_folder
+from pneumo_desktop.core.errors import DatasetError
+from pneumo_desktop.core.evaluate import run_evaluation
+from pneumo_desktop.core.training import (
+    BatchDone,
+    DataReady,
+    EpochDone,
+    StatusMessage,
+    TrainingConfig,
+    TrainingFinished,
+    prepare_tables,
+    train_model,
+)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Pin torch to one thread (bit-reproducible kernels) and restore the count afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# ----- the event stream ----------------------------------------------------------------------
+def test_events_come_in_order(tiny_training):
+    events, finished = tiny_training
+    config = finished.classifier.metadata["training"]["config"]
+    kinds = [type(e) for e in events if not isinstance(e, StatusMessage)]
+    assert kinds[0] is DataReady
+    assert kinds[-1] is TrainingFinished
+    assert kinds.count(DataReady) == 1 and kinds.count(TrainingFinished) == 1
+
+    ready = next(e for e in events if isinstance(e, DataReady))
+    n_batches = ready.n_train // config["batch_size"]
+    expected = [DataReady]
+    for _ in range(config["epochs"]):
+        expected += [BatchDone] * n_batches + [EpochDone]
+    expected.append(TrainingFinished)
+    assert kinds == expected
+
+    batches = [e for e in events if isinstance(e, BatchDone)]
+    assert [(b.epoch, b.batch) for b in batches] == [
+        (epoch, b) for epoch in range(1, config["epochs"] + 1) for b in range(1, n_batches + 1)
+    ]
+    assert all(b.n_batches == n_batches and b.member == 0 for b in batches)
+    assert all(np.isfinite(b.loss) and b.loss > 0 and b.learning_rate > 0 for b in batches)
+    assert batches[-1].eta_s == pytest.approx(0.0, abs=1e-9)
+    assert all(later.elapsed_s >= earlier.elapsed_s for earlier, later in zip(batches, batches[1:]))
+
+    epochs = [e for e in events if isinstance(e, EpochDone)]
+    assert [e.epoch for e in epochs] == list(range(1, config["epochs"] + 1))
+    assert epochs[0].is_best, "the first epoch is always the best so far"
+    for e in epochs:
+        assert e.epochs == config["epochs"]
+        assert 0.0 <= e.train_accuracy <= 1.0 and 0.0 <= e.val_accuracy <= 1.0
+        assert e.val_auc is None or 0.0 <= e.val_auc <= 1.0
+        assert np.isfinite(e.val_loss)
+    assert finished.history == [
+        dict(member=e.member, epoch=e.epoch, train_loss=e.train_loss, train_accuracy=e.train_accuracy,
+             val_loss=e.val_loss, val_accuracy=e.val_accuracy, val_auc=e.val_auc, learning_rate=e.learning_rate)
+        for e in epochs
+    ]
+
+
+def test_data_ready_counts(tiny_training, synthetic_folder):
+    events, finished = tiny_training
+    ready = next(e for e in events if isinstance(e, DataReady))
+    table = scan_labelled_folder(synthetic_folder)
+    assert ready.n_train + ready.n_val == len(table)
+    assert sum(ready.train_counts.values()) == ready.n_train
+    assert sum(ready.val_counts.values()) == ready.n_val
+    assert set(ready.train_counts) == set(ready.val_counts) == {"NORMAL", "PNEUMONIA"}
+    assert ready.unreadable == {}
+    assert ready.decode_seconds >= 0
+
+
+def test_finished_classifier_and_metadata(tiny_training, synthetic_folder):
+    _, finished = tiny_training
+    clf = finished.classifier
+    assert isinstance(clf, Classifier)
+    assert 0.0 < clf.threshold < 1.0
+    assert clf.temperature > 0
+    assert clf.classes == ["NORMAL", "PNEUMONIA"] and clf.normal_index == 0
+    assert set(clf.gate_tensors) == {"feature_mean", "feature_precision"}
+    assert clf.gate_tensors["feature_precision"].shape == (16, 16)  # last width of (8, 16, 16, 16)
+    meta = clf.metadata
+    assert meta["gate"]["distance_threshold"] > 0
+    assert meta["threshold"] == clf.threshold and meta["temperature"] == clf.temperature
+    assert meta["architecture"] == {"type": "ChestCNN", "widths": [8, 16, 16, 16], "dropout": 0.3, "n_members": 1}
+    assert meta["preprocessing"]["input_size"] == 64
+
+    training = meta["training"]
+    config = training["config"]
+    expected_config = TrainingConfig(epochs=2, input_size=64, widths=(8, 16, 16, 16), batch_size=8,
+                                     val_fraction=0.25, learning_rate=5e-3, bf16=False).to_dict()
+    assert config == expected_config
+    assert training["command"] == "pytest" and training["seed"] == 0
+    data = training["data"]
+    assert sum(data["train_counts"].values()) + sum(data["val_counts"].values()) == 48
+    assert data["n_unreadable"] == 0
+    table = scan_labelled_folder(synthetic_folder)
+    assert data["manifest_sha256"] == manifest_sha256(table)
+    assert len(training["history"]) == 2 and training["best_epochs"][0][0] in (1, 2)
+
+    vm = meta["validation_metrics"]
+    assert vm == {k: v for k, v in finished.validation_metrics.items() if k != "roc"}
+    for key in ("accuracy", "auc", "recall", "specificity", "n"):
+        assert key in vm
+    assert vm["n"] == sum(data["val_counts"].values())
+    # The operating threshold was chosen for sensitivity on validation.
+    assert vm["recall"] >= 0.95 or vm["recall"] is None
+    assert meta["test_metrics"] is None
+
+
+def test_tiny_model_learns_the_synthetic_task(tiny_classifier, synth, tmp_path):
+    """Fresh images (other seeds) are told apart: the pipeline trains a working model."""
+    folder = synth.build_folder(tmp_path / "fresh", per_class=12, seed0=70_000)
+    result = run_evaluation(tiny_classifier, folder)
+    report = result.report
+    assert report["n"] == 24
+    assert (result.pred_index >= 0).all(), "the gate refused images like the training images"
+    assert report["auc"] >= 0.9, report
+    assert report["accuracy"] >= 0.8, report
+
+
+# ----- cancellation --------------------------------------------------------------------------
+def test_closing_after_first_batch_stops_training(synthetic_folder, synth, tmp_path, monkeypatch):
+    config = synth.tiny_config()
+    table = prepare_tables(synthetic_folder, config)
+    saved = []
+    monkeypatch.setattr(Classifier, "save", lambda self, path: saved.append(path))
+    threads_before = set(threading.enumerate())
+    cache = tmp_path / "cache"
+    gen = train_model(table, config, cache_dir=cache)
+    seen = []
+    for event in gen:
+        seen.append(type(event))
+        if isinstance(event, BatchDone):
+            break
+    gen.close()
+    assert seen[-1] is BatchDone and seen.count(BatchDone) == 1
+    assert EpochDone not in seen and TrainingFinished not in seen
+    with pytest.raises(StopIteration):
+        next(gen)
+    assert saved == []
+    # Nothing but the decode cache was written.
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(p.parent == cache and p.name.startswith("decoded-") for p in written), written
+    assert not list(Path(tmp_path).rglob("*.pneumo"))
+    leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    assert leaked == []
+
+
+def test_closing_before_data_ready_is_clean(synthetic_folder, synth):
+    config = synth.tiny_config()
+    gen = train_model(prepare_tables(synthetic_folder, config), config)
+    assert isinstance(next(gen), StatusMessage)
+    gen.close()
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+# ----- determinism ---------------------------------------------------------------------------
+def _first_epoch(table, config) -> list[float]:
+    """Batch losses and the epoch summary of epoch 1; the generator is closed afterwards."""
+    losses = []
+    gen = train_model(table, config)
+    try:
+        for event in gen:
+            if isinstance(event, BatchDone):
+                losses.append(event.loss)
+            elif isinstance(event, EpochDone):
+                losses += [event.train_loss, event.val_loss, event.val_accuracy]
+                break
+    finally:
+        gen.close()
+    return losses
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_same_seed_gives_identical_first_epoch(synthetic_folder, synth, one_torch_thread, bf16):
+    config = synth.tiny_config(bf16=bf16, seed=3)
+    table = prepare_tables(synthetic_folder, config)
+    first = _first_epoch(table, config)
+    second = _first_epoch(table, config)
+    assert len(first) >= 4
+    assert first == second
+    other = _first_epoch(prepare_tables(synthetic_folder, synth.tiny_config(bf16=bf16, seed=4)),
+                         synth.tiny_config(bf16=bf16, seed=4))
+    assert other != first, "the seed has no effect"
+
+
+# ----- other configurations ------------------------------------------------------------------
+def test_three_class_subtype_training_with_an_unreadable_file(synthetic_folder, synth, tmp_path):
+    """NORMAL / BACTERIA / VIRUS from file names; a broken file is reported and skipped; two
+    snapshots make a two-member ensemble; test-time shifts are stored."""
+    root = synth.copy_folder(synthetic_folder, tmp_path / "data")
+    broken = root / "PNEUMONIA" / "person77_virus_1.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    config = synth.tiny_config(class_scheme="subtype", snapshots=2, tta_shifts=[(0, 0), (2, 0)])
+    events, finished = synth.run_training(root, config)
+    ready = next(e for e in events if isinstance(e, DataReady))
+    assert list(ready.unreadable) == [str(broken)]
+    assert "person77_virus_1.png" in ready.unreadable[str(broken)]
+    clf = finished.classifier
+    assert clf.classes == ["BACTERIA", "NORMAL", "VIRUS"]
+    assert clf.metadata["normal_class"] == "NORMAL" and clf.normal_index == 1
+    assert set(ready.train_counts) == set(ready.val_counts) == set(clf.classes)
+    assert ready.n_train + ready.n_val == 48  # the broken file is not among them
+    assert clf.metadata["training"]["data"]["n_unreadable"] == 1
+    assert len(clf.members) == 2 and clf.metadata["architecture"]["n_members"] == 2
+    assert clf.metadata["training"]["best_epochs"] == [[1, 2]]
+    assert clf.tta_shifts == [(0, 0), (2, 0)]
+    batch = np.stack([clf.prepare(synth.chest_image(s, s % 2 == 0).astype(np.float32) / 255.0) for s in range(4)])
+    probs, feats = clf.predict_batch(batch)
+    assert probs.shape == (4, 3) and np.allclose(probs.sum(1), 1.0)
+    assert feats.shape == (4, 16)
+    decisions = clf.decide(probs)
+    assert set(decisions.tolist()) <= {0, 1, 2}
+    assert np.all(decisions[clf.prob_abnormal(probs) < clf.threshold] == clf.normal_index)
+    # It survives a save / load round trip.
+    path = tmp_path / "subtype.pneumo"
+    clf.save(path)
+    assert np.allclose(Classifier.load(path).predict_batch(batch)[0], probs)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epochs": 0}, "epochs"),
+    ({"batch_size": 1}, "batch size"),
+    ({"learning_rate": 0.0}, "learning rate"),
+    ({"snapshots": 3, "epochs": 2}, "snapshots"),
+    ({"members": 0}, "members"),
+])
+def test_config_validation(synthetic_folder, change, message):
+    config = TrainingConfig(**change)
+    with pytest.raises(DatasetError, match=message):
+        config.validate()
+    table = scan_labelled_folder(synthetic_folder)
+    with pytest.raises(DatasetError, match=message):
+        next(train_model(table, config))
+
+
+def test_prepare_tables_refuses_untrainable_folders(synthetic_folder, tmp_path):
+    import shutil
+
+    shutil.copytree(synthetic_folder / "NORMAL", tmp_path / "one" / "NORMAL")
+    with pytest.raises(DatasetError, match="at least two"):
+        prepare_tables(tmp_path / "one", TrainingConfig())
+    (tmp_path / "one" / "PNEUMONIA").mkdir()
+    shutil.copy(synthetic_folder / "PNEUMONIA" / "person1_bacteria_0.png", tmp_path / "one" / "PNEUMONIA")
+    with pytest.raises(DatasetError, match="too few images"):
+        prepare_tables(tmp_path / "one", TrainingConfig())
