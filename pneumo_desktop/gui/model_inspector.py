@@ -287,7 +287,8 @@ class ModelInspector(QDialog):
             note = self.tr("Block {n}: {c} channels of {h}×{w} pixels; showing {s}.").format(
                 n=i + 1, c=c, h=h, w=w, s=len(shown))
             if dead:
-                note += " " + self.tr("{d} channels are silent (all zero) for this image and show black.").format(d=dead)
+                note += " " + self.tr("{d} channels are silent (all zero) for this image and show black.") \
+                    .format(d=dead)
             self.block_notes[i].setText(note)
             self.tabs.setTabText(i + 1, self.tr("Block {n} · {c} × {h}×{w}").format(n=i + 1, c=c, h=h, w=w))
             ov = order[:OVERVIEW_CHANNELS]
@@ -297,8 +298,8 @@ class ModelInspector(QDialog):
         filters = data.filters
         self.filter_grid.set_images(list(filters), captions=[f"#{k + 1}" for k in range(len(filters))],
                                     tooltips=[self._kernel_tip(k, f) for k, f in enumerate(filters)])
-        self.overview_filters.set_images(list(filters[:OVERVIEW_FILTERS]),
-                                         tooltips=[self._kernel_tip(k, f) for k, f in enumerate(filters[:OVERVIEW_FILTERS])])
+        first = filters[:OVERVIEW_FILTERS]
+        self.overview_filters.set_images(list(first), tooltips=[self._kernel_tip(k, f) for k, f in enumerate(first)])
         self.overview_filter_label.setText(self.tr("Filters\nblock 1"))
         self.filter_note.setText(self.tr(
             "The {n} 3×3 convolution kernels of block 1, enlarged; each is scaled by its largest weight. "

@@ -1012,7 +1012,8 @@ class EvaluationPage(_Page):
         self.state = "failed"
         self.progress.hide()
         self.progress_label.clear()
-        self.error_label.show_message("error", self.tr("The evaluation could not be completed: {msg}").format(msg=message))
+        self.error_label.show_message("error", self.tr("The evaluation could not be completed: {msg}")
+                                      .format(msg=message))
         self.completeChanged.emit()
         self.evaluation_finished.emit()
 

@@ -17,6 +17,8 @@ conftest by name.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -96,32 +98,35 @@ def run_training(data_dir: Path, config, cache_dir: Path | None = None):
     return events, finished[0]
 
 
-def train_to_end(data_dir: Path, config, cache_dir: Path | None = None):
-    """Run training to completion; return the TrainingFinished event."""
-    return run_training(data_dir, config, cache_dir)[1]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Run torch on one thread, here and in the CLI (``PNEUMO_DESKTOP_THREADS``).
+@contextlib.contextmanager
+def one_torch_thread():
+    """Run torch on one thread, here and in the CLI (``PNEUMO_DESKTOP_THREADS``); restore after.
 
     The models here are tiny, so extra threads buy nothing, and on a machine shared with other
-    work a second spinning thread makes a tiny training run 20 times slower.
+    work a second spinning thread makes a tiny training run many times slower.
     """
-    import os
-
     import torch
 
     threads = torch.get_num_threads()
     saved_env = os.environ.get("PNEUMO_DESKTOP_THREADS")
     torch.set_num_threads(1)
     os.environ["PNEUMO_DESKTOP_THREADS"] = "1"
-    yield
-    torch.set_num_threads(threads)
-    if saved_env is None:
-        os.environ.pop("PNEUMO_DESKTOP_THREADS", None)
-    else:
-        os.environ["PNEUMO_DESKTOP_THREADS"] = saved_env
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        if saved_env is None:
+            os.environ.pop("PNEUMO_DESKTOP_THREADS", None)
+        else:
+            os.environ["PNEUMO_DESKTOP_THREADS"] = saved_env
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Every core test module runs with one torch thread. Module-scoped, so the setting is
+    restored before any test outside tests/core runs."""
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +137,9 @@ def synthetic_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_training(synthetic_folder):
     """(events, TrainingFinished) of the session's tiny training run (``tiny_config()``)."""
-    return run_training(synthetic_folder, tiny_config())
+    # Session fixtures are set up before the module-scoped thread setting applies.
+    with one_torch_thread():
+        return run_training(synthetic_folder, tiny_config())
 
 
 @pytest.fixture(scope="session")
@@ -155,19 +162,12 @@ def tiny_classifier(tiny_model):
     return tiny_model[1]
 
 
-@pytest.fixture
-def chest_png(tmp_path) -> Path:
-    """One valid synthetic chest X-ray PNG (pneumonia-like), not part of the training data."""
-    return write_png(tmp_path / "chest.png", chest_image(424242, True))
-
-
 @pytest.fixture(scope="session")
 def synth():
     """The helpers above, for test modules (the test folders are not packages, so they cannot
     import this conftest by name)."""
     return SimpleNamespace(
         chest_image=chest_image, write_png=write_png, copy_folder=copy_folder,
-        build_folder=build_synthetic_folder, tiny_config=tiny_config, train_to_end=train_to_end,
-        run_training=run_training,
+        build_folder=build_synthetic_folder, tiny_config=tiny_config, run_training=run_training,
         PER_CLASS=PER_CLASS, IMAGE_SIZE=IMAGE_SIZE,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -258,14 +259,13 @@ def test_evaluate_json(run, tiny_model_path, eval_folder):
     for key in ("accuracy", "recall", "specificity"):
         assert 0 <= report[key] <= 1
         assert len(report["ci"][key]) == 2 and report["ci"][key][0] <= report[key] <= report["ci"][key][1]
-    code, out, _ = run("evaluate", eval_folder, "--model", tiny_model_path, "--json", "--threshold", "0.3")
-    assert json.loads(out)["threshold"] == 0.3
 
 
-def test_evaluate_text_table(run, tiny_model_path, eval_folder):
-    code, out, _ = run("evaluate", eval_folder, "--model", tiny_model_path)
+def test_evaluate_text_table_with_threshold(run, tiny_model_path, eval_folder):
+    code, out, _ = run("evaluate", eval_folder, "--model", tiny_model_path, "--threshold", "0.3")
     assert code == 0
     assert "Accuracy" in out and "ROC AUC" in out
+    assert re.search(r"^Threshold\s+0\.300\b", out, re.M), out
 
 
 def test_evaluate_bad_folders(run, tiny_model_path, tmp_path, synth):

@@ -142,7 +142,7 @@ def _rss_bytes() -> int:
 
 
 def test_gradcam_repeated_leaves_no_hooks_and_no_growth(tiny_classifier, image_u8):
-    for _ in range(10):  # warm up allocator caches and lazily created state
+    for _ in range(5):  # warm up allocator caches and lazily created state
         gradcam(tiny_classifier, image_u8, output_size=(128, 128))
     gc.collect()
     rss_before = _rss_bytes()

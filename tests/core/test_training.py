@@ -124,6 +124,10 @@ def test_finished_classifier_and_metadata(tiny_training, synthetic_folder):
     # The operating threshold was chosen for sensitivity on validation.
     assert vm["recall"] >= 0.95 or vm["recall"] is None
     assert meta["test_metrics"] is None
+    # The acquisition-shifted view of the same validation images is recorded beside it.
+    shifted = meta["validation_shifted_metrics"]
+    assert shifted["n"] == vm["n"] and shifted["threshold"] == vm["threshold"]
+    assert 0.0 <= shifted["accuracy"] <= 1.0 and "roc" not in shifted
 
 
 def test_tiny_model_learns_the_synthetic_task(tiny_classifier, synth, tmp_path):
