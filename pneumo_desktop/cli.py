@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test-time views stored in the model")
     t.add_argument("--label-smoothing", type=float, default=0.1)
     t.add_argument("--no-augment", action="store_true")
+    t.add_argument("--augment-after-equalise", action="store_true",
+                   help="augment the equalised image (intensity changes then survive to the model)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
     t.add_argument("--classes", choices=("folders", "subtype"), default="folders",
                    help="'subtype' splits PNEUMONIA into BACTERIA and VIRUS by file name")
@@ -200,7 +202,7 @@ def cmd_train(args) -> int:
         seed=args.seed, augment=not args.no_augment, input_size=args.input_size, equalise=args.equalise,
         widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
         label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
-        min_sensitivity=args.min_sensitivity,
+        min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
     )
     try:
         config.validate()

@@ -62,6 +62,7 @@ class TrainingConfig:
     min_sensitivity: float = 0.95
     class_scheme: str = "folders"
     bf16: bool = True
+    augment_after_equalise: bool = False
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
@@ -232,10 +233,16 @@ def train_model(
                     group["lr"] = lr
                 idx = order[b * config.batch_size:(b + 1) * config.batch_size]
                 batch = images[idx]
-                if config.augment:
-                    augmented = augment_batch(batch, config.augmentation, gen)
-                    batch = torch.round(augmented * 255.0).to(torch.uint8)
-                x = to_model_input(equalise_batch(batch, prep.equalise), prep)
+                if config.augment and config.augment_after_equalise:
+                    # Intensity changes survive on top of the equalised image, so the model also
+                    # learns to ignore the residual, non-monotonic differences equalisation leaves.
+                    augmented = augment_batch(equalise_batch(batch, prep.equalise), config.augmentation, gen)
+                    x = ((augmented - prep.mean) / prep.std).unsqueeze(1)
+                else:
+                    if config.augment:
+                        augmented = augment_batch(batch, config.augmentation, gen)
+                        batch = torch.round(augmented * 255.0).to(torch.uint8)
+                    x = to_model_input(equalise_batch(batch, prep.equalise), prep)
                 x = x.contiguous(memory_format=torch.channels_last)
                 y = labels[idx]
                 with autocast:
