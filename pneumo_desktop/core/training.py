@@ -329,7 +329,10 @@ def train_model(
                                       threshold, normal_index, n_bootstrap=200, seed=config.seed)
 
     yield StatusMessage("Fitting the unfamiliar-image gate…")
-    train_u8 = equalise_batch(images[train_idx], prep.equalise).numpy()
+    # A seeded sample of training images is plenty for a mean and covariance of F features, and
+    # keeps this step short for ensembles with many test-time views.
+    gate_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(config.seed))[:2000]]
+    train_u8 = equalise_batch(images[gate_idx], prep.equalise).numpy()
     train_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], train_u8)
     val_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], val_u8)
     gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)

@@ -70,11 +70,12 @@ def run_app(argv: list[str] | None = None) -> int:
     window = MainWindow(load_default_model=True, initial_paths=[os.path.abspath(p) for p in paths])
     window.show()
     shown = time.perf_counter() - started
+    shown_cpu = time.process_time()
 
     if os.environ.get(STARTUP_PROBE_ENV):
         # For packaging checks: report how long the window and the model took, then quit.
         def report(*_args) -> None:
-            print(json.dumps({"window_shown_s": round(shown, 3),
+            print(json.dumps({"window_shown_s": round(shown, 3), "window_shown_cpu_s": round(shown_cpu, 3),
                               "model_ready_s": round(time.perf_counter() - started, 3),
                               "model": getattr(window.models.classifier, "name", None)}), flush=True)
             window.close()

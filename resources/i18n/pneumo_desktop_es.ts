@@ -171,6 +171,10 @@ Replace it with the new model?</source>
         <translation>Carpeta con una subcarpeta por clase</translation>
     </message>
     <message>
+        <source>Browse…</source>
+        <translation>Examinar…</translation>
+    </message>
+    <message>
         <source>Class</source>
         <translation>Clase</translation>
     </message>
@@ -329,6 +333,10 @@ Replace it with the new model?</source>
     <message>
         <source>Evaluating the {which}: {d} of {n} images</source>
         <translation>Evaluando el {which}: {d} de {n} imágenes</translation>
+    </message>
+    <message>
+        <source>Evaluating the {which}: computing the 95% confidence intervals…</source>
+        <translation>Evaluando el {which}: calculando los intervalos de confianza del 95 %…</translation>
     </message>
     <message>
         <source>{n} of the {m} test images are byte-identical to training images ({names}). They make the test numbers look better than they are.</source>
@@ -1642,6 +1650,10 @@ bloque 1</translation>
         <translation>Opcional: una carpeta etiquetada que nunca se use en el entrenamiento</translation>
     </message>
     <message>
+        <source>Browse…</source>
+        <translation>Examinar…</translation>
+    </message>
+    <message>
         <source>Separate test folder (optional)</source>
         <translation>Carpeta de prueba independiente (opcional)</translation>
     </message>
@@ -1809,8 +1821,8 @@ bloque 1</translation>
         <translation>época {e:&gt;3}/{n}  pérdida ent. {tl:.3f} exact. {ta:5.1%}  |  pérdida val. {vl:.3f} exact. {va:5.1%} AUC {auc}{best}</translation>
     </message>
     <message>
-        <source>  ★ best so far</source>
-        <translation>  ★ la mejor hasta ahora</translation>
+        <source>  ← best so far</source>
+        <translation>  ← la mejor hasta ahora</translation>
     </message>
     <message>
         <source>Reading and preparing the images…</source>
@@ -1866,6 +1878,22 @@ No se guardó ningún modelo; los modelos existentes no han cambiado.</translati
         <translation>El modelo nuevo no se ha guardado. ¿Cerrar el asistente y descartarlo?</translation>
     </message>
     <message>
+        <source>{s} s</source>
+        <translation>{s} s</translation>
+    </message>
+    <message>
+        <source>{m} min {s:02d} s</source>
+        <translation>{m} min {s:02d} s</translation>
+    </message>
+    <message>
+        <source>{h} h {m:02d} min</source>
+        <translation>{h} h {m:02d} min</translation>
+    </message>
+    <message>
+        <source>n/a</source>
+        <translation>n/d</translation>
+    </message>
+    <message>
         <source>Accuracy</source>
         <translation>Exactitud</translation>
     </message>
@@ -1888,13 +1916,6 @@ No se guardó ningún modelo; los modelos existentes no han cambiado.</translati
     <message>
         <source>ROC AUC</source>
         <translation>AUC ROC</translation>
-    </message>
-</context>
-<context>
-    <name>parent</name>
-    <message>
-        <source>Browse…</source>
-        <translation>Examinar…</translation>
     </message>
 </context>
 </TS>

@@ -37,16 +37,18 @@ def test_training_on_train_mini_generalises_to_the_test_split(shared_data, synth
     assert report["n_refused"] <= 0.05 * report["n"], f"the gate refused real X-rays: {summary}"
 
 
-def test_shipped_model_reproduces_its_recorded_test_metrics(shared_data, record_property):
-    if not paths.DEFAULT_MODEL_PATH.is_file():
-        pytest.skip(f"no shipped model at {paths.DEFAULT_MODEL_PATH}")
-    clf = Classifier.load(paths.DEFAULT_MODEL_PATH)
+@pytest.mark.parametrize("model", ["default", "subtype"])
+def test_shipped_model_reproduces_its_recorded_test_metrics(shared_data, record_property, model):
+    path = {"default": paths.DEFAULT_MODEL_PATH, "subtype": paths.SUBTYPE_MODEL_PATH}[model]
+    if not path.is_file():
+        pytest.skip(f"no shipped model at {path}")
+    clf = Classifier.load(path)
     recorded = clf.metadata.get("test_metrics")
     if not recorded:
-        pytest.skip("the shipped model's metadata has no test_metrics (trained without --test-dir)")
+        pytest.skip(f"{path.name}'s metadata has no test_metrics (trained without --test-dir)")
     report = run_evaluation(clf, shared_data / "test").report
-    record_property("default_model_test_metrics", {k: report[k] for k in ("n", "accuracy", "auc")})
-    print(f"\nshipped model on the test split: accuracy {report['accuracy']:.4f} (recorded "
+    record_property(f"{model}_model_test_metrics", {k: report[k] for k in ("n", "accuracy", "auc")})
+    print(f"\n{path.name} on the test split: accuracy {report['accuracy']:.4f} (recorded "
           f"{recorded['accuracy']:.4f}), AUC {report['auc']:.4f} (recorded {recorded['auc']:.4f})")
     assert report["n"] == recorded["n"]
     assert report["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.005)

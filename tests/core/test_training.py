@@ -195,16 +195,18 @@ def _first_epoch(table, config) -> list[float]:
     return losses
 
 
-@pytest.mark.parametrize("bf16", [False, True])
-def test_same_seed_gives_identical_first_epoch(synthetic_folder, synth, one_torch_thread, bf16):
-    config = synth.tiny_config(bf16=bf16, seed=3)
+@pytest.mark.parametrize("options", [{"bf16": False}, {"bf16": True}, {"augment_after_equalise": True}],
+                         ids=["float32", "bf16", "augment-after-equalise"])
+def test_same_seed_gives_identical_first_epoch(synthetic_folder, synth, one_torch_thread, options):
+    config = synth.tiny_config(seed=3, **options)
     table = prepare_tables(synthetic_folder, config)
     first = _first_epoch(table, config)
     second = _first_epoch(table, config)
     assert len(first) >= 4
+    assert all(np.isfinite(first))
     assert first == second
-    other = _first_epoch(prepare_tables(synthetic_folder, synth.tiny_config(bf16=bf16, seed=4)),
-                         synth.tiny_config(bf16=bf16, seed=4))
+    other_config = synth.tiny_config(seed=4, **options)
+    other = _first_epoch(prepare_tables(synthetic_folder, other_config), other_config)
     assert other != first, "the seed has no effect"
 
 
