@@ -10,8 +10,8 @@ It does three things before handing over to :func:`pneumo_desktop.cli.main`:
   (:mod:`pneumo_desktop.paths`), so the install folder may be read-only.
 * ``PNEUMO_DESKTOP_EXIT_AFTER_SHOW=1`` (for ``bench/bench_bundle.py`` and the packaging tests):
   once the main window is shown and the Qt event loop is running (the window is usable), print one
-  line ``PNEUMO_DESKTOP_WINDOW_SHOWN <unix time> <seconds since this script started>`` to stdout,
-  close the window and quit. It works by wrapping ``QApplication.exec`` for this run only, so the
+  line ``PNEUMO_DESKTOP_WINDOW_SHOWN <unix time> <seconds since this script started> <CPU seconds
+  used by the process so far>`` to stdout, close the window and quit. It works by wrapping ``QApplication.exec`` for this run only, so the
   GUI code needs no hook of its own.
 
 Run it unfrozen with ``python packaging/entry.py [args]``; it behaves like ``pneumo-desktop``.
@@ -51,7 +51,8 @@ def _arm_exit_after_show(timeout_s: float = 120.0) -> None:
             return
         window = _main_window()
         if window is not None:
-            print(f"{SHOWN_MARKER} {time.time():.6f} {time.perf_counter() - _T0:.3f}", flush=True)
+            print(f"{SHOWN_MARKER} {time.time():.6f} {time.perf_counter() - _T0:.3f} {time.process_time():.3f}",
+                  flush=True)
             window.close()
             QTimer.singleShot(0, app.quit)  # in case closing the window does not end the loop
             return

@@ -1176,7 +1176,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_model_status()
         threshold = self.models.threshold()
-        self.panel.set_model(classifier.name, self.models.version, threshold, classifier.threshold)
+        self.panel.set_model(classifier.name, self.models.version, threshold, classifier.threshold,
+                             classifier.classes[classifier.normal_index])
         self.results.set_decision_rule(classifier.classes[classifier.normal_index], threshold)
         # Results on screen must come from the model on screen: analyse them again.
         again = self.results.paths()
@@ -1222,7 +1223,8 @@ class MainWindow(QMainWindow):
         if classifier is None:
             return
         self.results.relabel(classifier, threshold)
-        self.panel.set_model(classifier.name, self.models.version, threshold, classifier.threshold)
+        self.panel.set_model(classifier.name, self.models.version, threshold, classifier.threshold,
+                             classifier.classes[classifier.normal_index])
         row = self._current_row()
         if row is not None:
             self.panel.show_row(row)
@@ -1349,6 +1351,8 @@ class MainWindow(QMainWindow):
                 cached[(row.path, target)] = self._heatmaps[row.path][target][0]
         writer = ReportWriter(path, classifier.name if classifier else "—", self.models.version,
                               self.models.threshold(), image_pages=image_pages)
+        if classifier is not None:
+            writer.normal_class = classifier.classes[classifier.normal_index]
         writer.begin(rows)
         self._report_writer = writer
         self._report_rows = rows

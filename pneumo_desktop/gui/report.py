@@ -80,6 +80,7 @@ class ReportWriter:
         self.threshold = threshold
         self.created = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         self.image_pages = image_pages
+        self.normal_class: str | None = None  # listed first among the class probabilities
         self.writer: QPdfWriter | None = None
         self.painter: QPainter | None = None
         self._image: QImage | None = None
@@ -316,7 +317,8 @@ class ReportWriter:
         if row.status == STATUS_OK and row.record.probabilities:
             self._text(QRect(area.left(), y, area.width(), 28), QCoreApplication.translate("Report", "Class probabilities"), 9.5, True, MUTED)
             y += 30
-            for name, value in row.record.probabilities.items():
+            ordered = sorted(row.record.probabilities.items(), key=lambda item: item[0] != self.normal_class)
+            for name, value in ordered:
                 self._text(QRect(area.left(), y, 300, 26), class_display_name(name), 9)
                 bar = QRect(area.left() + 310, y + 4, area.width() - 460, 16)
                 p.setPen(QPen(QColor("#dadce0"), 1))

@@ -54,6 +54,7 @@ class ResultPanel(QWidget):
         self._model_version = ""
         self._heatmap_note = ""
         self._style_kind: str | None = None
+        self._normal_class: str | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -139,8 +140,10 @@ class ResultPanel(QWidget):
         self._refresh()
 
     # ----- public API ---------------------------------------------------------------------------------
-    def set_model(self, name: str, version: str, threshold: float | None, default_threshold: float | None) -> None:
+    def set_model(self, name: str, version: str, threshold: float | None, default_threshold: float | None,
+                  normal_class: str | None = None) -> None:
         self._model_name, self._model_version = name, version
+        self._normal_class = normal_class
         self._threshold, self._default_threshold = threshold, default_threshold
         self._refresh()
 
@@ -262,7 +265,9 @@ class ResultPanel(QWidget):
             self._note.setVisible(True)
         self._prob_title.setVisible(True)
         probabilities = row.record.probabilities or {}
-        for i, (name, value) in enumerate(probabilities.items()):
+        # The normal class first, then the abnormal ones in the model's order.
+        ordered = sorted(probabilities.items(), key=lambda item: item[0] != self._normal_class)
+        for i, (name, value) in enumerate(ordered):
             label, bar = self._probability_pair(i)
             label.setText(class_display_name(name))
             bar.setValue(int(round(float(value) * 1000)))

@@ -160,8 +160,11 @@ class ResultsTableModel(QAbstractTableModel):
             if col == COL_VERDICT and row.borderline:
                 return QCoreApplication.translate("Results", "Borderline — review carefully")
             return None
-        if role == Qt.ItemDataRole.ForegroundRole and col in (COL_VERDICT, COL_STATUS):
-            return QBrush(self._colour(row))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == COL_VERDICT:
+                return QBrush(self._colour(row))
+            if col == COL_STATUS and row.status != STATUS_OK:  # "OK" stays in the normal text colour
+                return QBrush(self._colour(row))
         if role == Qt.ItemDataRole.FontRole and col == COL_VERDICT and row.status == STATUS_OK:
             font = QFont()
             font.setBold(True)
