@@ -103,7 +103,7 @@ class TrainingCurvesCanvas(PlotCanvas):
             self._style(ax)
             ax.set_title(title, fontsize=FONT + 1)
             ax.set_xlabel(lab["epoch"], fontsize=FONT)
-            ax.set_xlim(0.7, self._epochs + 0.3)
+            ax.set_xlim(0.5, max(self._epochs, 2) + 0.5)  # at least two integer ticks
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10))
             ax.grid(True, alpha=0.25)
         self.ax_loss.set_ylim(0, 1)
@@ -136,7 +136,7 @@ class TrainingCurvesCanvas(PlotCanvas):
         if x[-1] > self._epochs:
             self._epochs = int(np.ceil(x[-1]))
         for ax in (self.ax_loss, self.ax_acc):
-            ax.set_xlim(0.7, self._epochs + 0.3)
+            ax.set_xlim(0.5, max(self._epochs, 2) + 0.5)  # at least two integer ticks
         finite_losses = [v for v in d["train_loss"] + d["val_loss"] if np.isfinite(v)]
         top = max(finite_losses) if finite_losses else 1.0
         self.ax_loss.set_ylim(0, max(0.1, top * 1.15))
