@@ -45,18 +45,24 @@ def class_scheme_for(classifier: Classifier, data_dir: str | Path) -> str:
     return "folders"
 
 
-def evaluate_folder(classifier: Classifier, data_dir: str | Path, threshold: float | None = None,
-                    n_bootstrap: int = 1000) -> Generator[EvaluationProgress | EvaluationResult, None, None]:
-    """Yield EvaluationProgress per image, then one EvaluationResult. Raises DatasetError."""
+def evaluate_paths(classifier: Classifier, paths: list[str], labels: list[str], threshold: float | None = None,
+                   n_bootstrap: int = 1000, seed: int = 0
+                   ) -> Generator[EvaluationProgress | EvaluationResult, None, None]:
+    """Evaluate an explicit list of labelled files (e.g. a validation split).
+
+    Yields EvaluationProgress per image, then one EvaluationResult. Raises DatasetError for an
+    empty list or labels the model does not know.
+    """
     from .evaluation import evaluate_arrays
 
-    table = scan_labelled_folder(data_dir, class_scheme=class_scheme_for(classifier, data_dir), split="eval")
-    unknown = sorted(set(table["label"]) - set(classifier.classes))
+    unknown = sorted(set(labels) - set(classifier.classes))
     if unknown:
-        raise DatasetError(f"the folder has classes the model does not know: {', '.join(unknown)} "
+        raise DatasetError(f"the images have classes the model does not know: {', '.join(unknown)} "
                            f"(model classes: {', '.join(classifier.classes)})")
-    paths = table["path"].tolist()
-    true_index = np.array([classifier.classes.index(v) for v in table["label"]], dtype=np.int64)
+    paths = [str(p) for p in paths]
+    if not paths:
+        raise DatasetError("there are no images to evaluate")
+    true_index = np.array([classifier.classes.index(v) for v in labels], dtype=np.int64)
     pred_index = np.full(len(paths), -1, dtype=np.int64)
     prob = np.full(len(paths), np.nan)
     t = classifier.threshold if threshold is None else float(threshold)
@@ -66,8 +72,15 @@ def evaluate_folder(classifier: Classifier, data_dir: str | Path, threshold: flo
             prob[i] = record.probability
         yield EvaluationProgress(i + 1, len(paths))
     report = evaluate_arrays(true_index, pred_index, prob, classifier.classes, t, classifier.normal_index,
-                             n_bootstrap=n_bootstrap)
+                             n_bootstrap=n_bootstrap, seed=seed)
     yield EvaluationResult(report, paths, true_index, pred_index, prob)
+
+
+def evaluate_folder(classifier: Classifier, data_dir: str | Path, threshold: float | None = None,
+                    n_bootstrap: int = 1000) -> Generator[EvaluationProgress | EvaluationResult, None, None]:
+    """Yield EvaluationProgress per image, then one EvaluationResult. Raises DatasetError."""
+    table = scan_labelled_folder(data_dir, class_scheme=class_scheme_for(classifier, data_dir), split="eval")
+    yield from evaluate_paths(classifier, table["path"].tolist(), table["label"].tolist(), threshold, n_bootstrap)
 
 
 def run_evaluation(classifier: Classifier, data_dir: str | Path, threshold: float | None = None) -> EvaluationResult:

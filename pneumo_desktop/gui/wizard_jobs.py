@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core.dataset import check_trainable, class_counts, duplicate_groups, grouped_split, scan_labelled_folder
 from ..core.errors import DatasetError
-from ..core.evaluate import EvaluationProgress, EvaluationResult, evaluate_folder
+from ..core.evaluate import EvaluationProgress, EvaluationResult, evaluate_folder, evaluate_paths
 from ..core.training import TrainingConfig, train_model
 
 SECONDS_PER_IMAGE_EPOCH = 0.01   # at 150 px with the study's widths, on a 2-core laptop CPU
@@ -211,33 +211,6 @@ class OverlapCheck:
 
     n_test: int
     overlapping: list[str] = field(default_factory=list)
-
-
-def evaluate_paths(classifier, paths: Sequence[str], labels: Sequence[str], n_bootstrap: int = 1000,
-                   seed: int = 0) -> Generator[EvaluationProgress | EvaluationResult, None, None]:
-    """Like ``evaluate_folder`` for an explicit list of labelled files (the validation split)."""
-    from ..core.evaluation import evaluate_arrays
-    from ..core.predict import predict_files
-
-    unknown = sorted(set(labels) - set(classifier.classes))
-    if unknown:
-        raise DatasetError(f"the images have classes the model does not know: {', '.join(unknown)} "
-                           f"(model classes: {', '.join(classifier.classes)})")
-    paths = [str(p) for p in paths]
-    if not paths:
-        raise DatasetError("there are no images to evaluate")
-    true_index = np.array([classifier.classes.index(v) for v in labels], dtype=np.int64)
-    pred_index = np.full(len(paths), -1, dtype=np.int64)
-    prob = np.full(len(paths), np.nan)
-    t = classifier.threshold
-    for i, record in enumerate(predict_files(classifier, paths, threshold=t)):
-        if record.status == "ok":
-            pred_index[i] = classifier.classes.index(record.label)
-            prob[i] = record.probability
-        yield EvaluationProgress(i + 1, len(paths))
-    report = evaluate_arrays(true_index, pred_index, prob, classifier.classes, t, classifier.normal_index,
-                             n_bootstrap=n_bootstrap, seed=seed)
-    yield EvaluationResult(report, paths, true_index, pred_index, prob)
 
 
 def evaluation_run(new_model, active_model, test_dir: str | Path | None, val_table: pd.DataFrame | None,
