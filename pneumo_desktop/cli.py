@@ -209,7 +209,7 @@ def cmd_train(args) -> int:
         table = prepare_tables(args.data_dir, config)
     except DatasetError as exc:
         raise CliError(f"cannot train: {exc}") from None
-    command = "pneumo-desktop " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "pneumo-desktop " + " ".join(shlex.quote(a) for a in args.argv)
     cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
     finished = None
     try:
@@ -327,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        args.argv = argv  # recorded in model files as the command that trained them
         if args.self_test:
             configure_torch_threads()
             return self_test()
