@@ -10,14 +10,17 @@
     (i); speed-up = plain / ours; plus the start-up pieces (bare Python, import torch, import the
     predict path, predict one image);
 (c) the predict path's imports (``-X importtime``): top modules by cumulative time;
-(d) what-if forward variants (not in the product): memory format, BN folding, bf16, and a
-    one-pass Grad-CAM, with their agreement to the shipped path.
+(d) what-if forward variants (not in the product): memory format, BN folding, bf16, batch size,
+    and a one-pass Grad-CAM, with their agreement to the shipped path;
+(e) a whole-process prototype of a fast CLI path (single network or whole model) against the
+    plain loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import statistics
 import subprocess
@@ -87,10 +90,11 @@ def in_process_throughput(classifier, data: Path, repeats: int) -> dict:
         statuses = {}
         for r in records:
             statuses[r.status] = statuses.get(r.status, 0) + 1
+        labels = {str(Path(r.path).resolve()): r.label for r in records}
     med = statistics.median(times)
     n = sum(statuses.values())
     return {"images": n, "median_s": med, "images_per_s": n / med, "ms_per_image": med / n * 1e3,
-            "all_s": times, "cpu_s": statistics.median(cpu), "statuses": statuses}
+            "all_s": times, "cpu_s": statistics.median(cpu), "statuses": statuses, "labels": labels}
 
 
 def whole_process(data: Path, model: str, threads: int, plain_threads: int | None, repeats: int,
@@ -397,6 +401,117 @@ def what_if(classifier, paths: list[Path], runs: int) -> tuple[list[list], list[
     return rows, gc_rows, out
 
 
+# ----- (e) prototype fast path ---------------------------------------------------------------
+def prototype_child(data: str, model: str, members: str, chunk: int, threads: int) -> int:
+    """A whole-process prototype of the proposed CLI fast path (run as a subprocess).
+
+    Pillow decodes straight to 8-bit gray (``convert("L")``) and measures colour on a 4x reduced
+    copy; the image gate and ``Classifier.prepare`` are the product's; inference runs with BN
+    folded into the convs, bf16 autocast, channels_last, in fixed chunks of ``chunk`` images
+    (the last chunk padded) on ``threads - 1`` torch threads while one thread decodes ahead. ``members``: "1" (member 0 alone,
+    standing in for a single distilled network, no test-time views) or "all" (the whole model).
+    """
+    t_start = time.perf_counter()
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from pneumo_desktop.core.classifier import Classifier
+    from pneumo_desktop.core.gate import check_image
+    from pneumo_desktop.core.imageio import list_input_files
+    from pneumo_desktop.core.preprocess import shift_views
+
+    # One decode thread plus (threads - 1) torch threads: no more busy threads than cores. With
+    # 2 torch threads and a decode thread on 2 cores the OpenMP team stalls behind the decoder.
+    torch.set_num_threads(max(1, threads - 1))
+    classifier = Classifier.load(model)
+    variant = Variant(classifier, True, True, True)
+    shifts = classifier.tta_shifts
+    if members == "1":
+        variant.members = variant.members[:1]
+        shifts = [(0, 0)]
+    files = [str(p) for p in list_input_files([data])]
+    t_ready = time.perf_counter()
+
+    def decode(path: str):
+        with Image.open(path) as im:
+            im.load()
+            colour = 0.0
+            if im.mode in ("RGB", "RGBA"):
+                small = np.asarray(im.convert("RGB").reduce(4), dtype=np.int16)
+                colour = float((small.max(2) - small.min(2)).mean() / 255.0)
+            pixels = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        if check_image(pixels, colour) is not None:
+            return None
+        return classifier.prepare(pixels)
+
+    labels = {}
+    with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
+        decoded = pool.map(decode, files)
+        batch, names = [], []
+        for path, u8 in zip(files, decoded):
+            if u8 is None:
+                labels[str(Path(path).resolve())] = None
+                continue
+            batch.append(u8)
+            names.append(path)
+            if len(batch) == chunk or len(names) + len(labels) == len(files):
+                real = len(batch)
+                while len(batch) < chunk:  # fixed shapes: no new oneDNN primitives for the tail
+                    batch.append(batch[-1])
+                x = classifier.to_input(np.stack(batch))
+                logits = variant.ensemble(variant.layout(shift_views(x, shifts)), len(shifts))[:real]
+                probs = torch.softmax(logits / classifier.temperature, 1).double().numpy()
+                for name, decision in zip(names, classifier.decide(probs)):
+                    labels[str(Path(name).resolve())] = classifier.classes[int(decision)]
+                batch, names = [], []
+    end = time.perf_counter()
+    print(json.dumps({"images": len(files), "setup_s": t_ready - t_start, "loop_s": end - t_ready,
+                      "labels": labels}))
+    return 0
+
+
+def prototype(data: Path, model: str, threads: int, repeats: int, chunk: int, shipped_labels: dict,
+              plain_wall: list[float]) -> tuple[list[list], dict]:
+    """Whole-process prototype runs, interleaved with the plain loop."""
+    env = C.child_env(threads)
+    me = str(Path(__file__).resolve())
+    plain_cmd = [sys.executable, str(C.BENCH_DIR / "plain_loop.py"), str(data)]
+    runs = {"1": [], "all": []}
+    split = {"1": [], "all": []}  # (in-script set-up s, loop s) as the child measured them
+    plain = list(plain_wall)
+    agreement = {}
+    for rep in range(repeats):
+        for members in runs:
+            cmd = [sys.executable, me, "--prototype-child", str(data), "--model", model, "--proto-members", members,
+                   "--chunk", str(chunk if members == "1" else max(1, chunk // 4)), "--threads", str(threads)]
+            wall, rc, err, usage = C.timed_run(cmd, env, stdout=subprocess.PIPE)
+            if rc != 0:
+                sys.exit(f"prototype failed (exit {rc}): {err}")
+            runs[members].append(wall)
+            report = json.loads(usage["stdout"].strip().splitlines()[-1])
+            split[members].append((report["setup_s"], report["loop_s"]))
+            if rep == 0 and shipped_labels:
+                labels = report["labels"]
+                same = sum(1 for k, v in labels.items() if shipped_labels.get(k) == v)
+                agreement[members] = f"{same}/{len(labels)}"
+        if not plain_wall:
+            wall, rc, err, _ = C.timed_run(plain_cmd, C.child_env(None))
+            plain.append(wall)
+    plain_med = statistics.median(plain)
+    def med(members, i):
+        return statistics.median(v[i] for v in split[members])
+
+    rows = [["prototype, member 0 only (single network), chunks of " + str(chunk), statistics.median(runs["1"]),
+             min(runs["1"]), med("1", 0), med("1", 1), plain_med / statistics.median(runs["1"]), agreement.get("1")],
+            [f"prototype, whole model, chunks of {max(1, chunk // 4)}", statistics.median(runs["all"]),
+             min(runs["all"]), med("all", 0), med("all", 1), plain_med / statistics.median(runs["all"]),
+             agreement.get("all")],
+            ["plain loop (same run)", plain_med, min(plain), None, None, 1.0, None]]
+    return rows, {"single_s": runs["1"], "whole_model_s": runs["all"], "plain_s": plain,
+                  "setup_and_loop_s": split, "decisions_same_as_shipped": agreement}
+
+
 # ----- main -------------------------------------------------------------------------------------
 def subset_dir(data: Path, limit: int) -> tuple[Path, tempfile.TemporaryDirectory]:
     tmp = tempfile.TemporaryDirectory(prefix="bench-predict-")
@@ -415,8 +530,13 @@ def main() -> int:
     parser.add_argument("--plain-threads", type=int, help="pin the plain loop's threads (default: torch default)")
     parser.add_argument("--skip-process", action="store_true", help="skip the whole-process and start-up timings")
     parser.add_argument("--skip-plain", action="store_true", help="skip the plain loop")
-    parser.add_argument("--no-what-if", action="store_true", help="skip (d)")
+    parser.add_argument("--no-what-if", action="store_true", help="skip (d) and (e)")
+    parser.add_argument("--chunk", type=int, default=8, help="(e) images per forward in the prototype (default 8)")
+    parser.add_argument("--prototype-child", help=argparse.SUPPRESS)
+    parser.add_argument("--proto-members", default="1", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prototype_child:
+        return prototype_child(args.prototype_child, args.model, args.proto_members, args.chunk, args.threads)
 
     C.pin_threads(args.threads)
     model = str(C.require_model(args.model))
@@ -496,6 +616,22 @@ def main() -> int:
         print(f"images whose thresholded label differs from the argmax class that gradcam() explains by default: "
               f"{g['label_vs_argmax_mismatch']}/{g['n']}")
 
+        if not args.skip_process:
+            print("\n(e) prototype of a fast CLI path (not the product), whole process, start-up included, "
+                  f"{args.repeats} runs each:\nPillow gray decode + colour on a 4x reduced copy, the product's "
+                  "gate and prepare, BN folded + bf16 + channels_last,\nfixed chunks, one decode thread ahead of "
+                  f"{max(1, args.threads - 1)} torch thread(s). 'decisions same' compares with the shipped "
+                  "predict_files labels.")
+            wp = results.get("whole_process", {})
+            rows, results["prototype"] = prototype(data, model, args.threads, args.repeats, args.chunk,
+                                                   results["in_process"]["labels"], wp.get("plain_s", []))
+            print(C.table(["command", "median s", "min s", "in-script setup s", "loop s", "speed-up vs plain",
+                           "decisions same"], rows, 2))
+            print("in-script setup = model load + BN folding, measured inside the child (interpreter start-up and "
+                  "import torch come before it: wall - setup - loop)")
+
+    for key in ("in_process",):
+        results.get(key, {}).pop("labels", None)
     if args.json:
         C.emit_json(results)
     if tmp is not None:
