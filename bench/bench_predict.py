@@ -10,17 +10,13 @@
     (i); speed-up = plain / ours; plus the start-up pieces (bare Python, import torch, import the
     predict path, predict one image);
 (c) the predict path's imports (``-X importtime``): top modules by cumulative time;
-(d) what-if forward variants (not in the product): memory format, BN folding, bf16, batch size,
-    and a one-pass Grad-CAM, with their agreement to the shipped path;
-(e) a whole-process prototype of a fast CLI path (single network or whole model) against the
-    plain loop.
+(d) precision: the shipped path (BatchNorm folded, bf16 where the CPU has bf16 units) against
+    float32, in speed and in agreement (largest probability change, decisions changed).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import json
 import os
 import statistics
 import subprocess
@@ -37,13 +33,15 @@ import torch  # noqa: E402
 
 # ----- (a) single image --------------------------------------------------------------------------
 def single_image(classifier, paths: list[Path], runs: int) -> tuple[list[list], dict]:
-    from pneumo_desktop.core.explain import gradcam
+    from pneumo_desktop.core.explain import gradcam, predict_with_gradcam
     from pneumo_desktop.core.gate import check_image
     from pneumo_desktop.core.imageio import read_image
 
     chosen = C.spread(paths, runs)
     stages = ["decode (read_image)", "gate (check_image)", "preprocess (prepare)", "predict (predict_batch, B=1)",
-              "Grad-CAM (gradcam)", "predict + Grad-CAM", "whole file: decode..predict+Grad-CAM"]
+              "Grad-CAM (gradcam)", "predict, then Grad-CAM", "predict + Grad-CAM in one pass (as predict --heatmaps)",
+              "whole file: decode..predict+Grad-CAM (one pass)"]
+    one_pass = len(classifier.tta_shifts) == 1 and not any(classifier.tta_shifts[0])
     samples: dict[str, list[float]] = {s: [] for s in stages}
 
     def one(path: Path, record: bool) -> None:
@@ -58,8 +56,13 @@ def single_image(classifier, paths: list[Path], runs: int) -> tuple[list[list], 
         t4 = time.perf_counter()
         gradcam(classifier, u8, output_size=image.pixels.shape)
         t5 = time.perf_counter()
+        if one_pass:
+            predict_with_gradcam(classifier, u8[None], output_sizes=[image.pixels.shape])
+        t6 = time.perf_counter()
         if record:
-            for stage, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t3, t5 - t0)):
+            values = [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t3]
+            values += [t6 - t5, t3 - t0 + t6 - t5] if one_pass else [float("nan"), t5 - t0]
+            for stage, value in zip(stages, values):
                 samples[stage].append(value)
 
     for path in chosen[:5]:  # warm-up: oneDNN primitive creation, allocator, page cache
@@ -187,332 +190,40 @@ def import_profile(one_image: Path, model: str, threads: int, top: int = 10) -> 
     }
 
 
-# ----- (d) what-if ----------------------------------------------------------------------------
-def fold_bn(member):
-    """A copy of a ChestCNN member with each BatchNorm folded into its conv (eval only)."""
-    from torch import nn
-
-    folded = copy.deepcopy(member).eval()
-    for block in folded.blocks:
-        conv, bn = block.conv, block.norm
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        new = nn.Conv2d(conv.in_channels, conv.out_channels, 3, padding=1, bias=True)
-        with torch.no_grad():
-            new.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-            new.bias.copy_(bn.bias - bn.running_mean * scale)
-        block.conv, block.norm = new, nn.Identity()
-    return folded
-
-
-# name -> (channels_last, fold BN, bf16 autocast); the first is what predict_batch does.
-VARIANTS = {
-    "shipped: channels_last fp32": (True, False, False),
-    "NCHW fp32 (as the plain loop)": (False, False, False),
-    "NCHW fp32, BN folded": (False, True, False),
-    "channels_last fp32, BN folded": (True, True, False),
-    "NCHW bf16 autocast": (False, False, True),
-    "channels_last bf16 autocast": (True, False, True),
-    "channels_last bf16, BN folded": (True, True, True),
-}
-
-
-class Variant:
-    """Copies of every ensemble member in one memory format / folding / precision."""
-
-    def __init__(self, classifier, channels_last: bool, fold: bool, bf16: bool):
-        self.fmt = torch.channels_last if channels_last else torch.contiguous_format
-        self.bf16 = bf16
-        self.members = []
-        for member in classifier.members:
-            m = copy.deepcopy(member).eval().to(memory_format=torch.contiguous_format)
-            if fold:
-                m = fold_bn(m)
-            self.members.append(m.to(memory_format=self.fmt))
-
-    def layout(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=self.fmt)
-
-    def autocast(self):
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
-
-    def member0(self, x: torch.Tensor) -> torch.Tensor:
-        with self.autocast():
-            return self.members[0](x).float()
-
-    def ensemble(self, views: torch.Tensor, n_views: int) -> torch.Tensor:
-        """Mean logits over members and views; ``views`` (V*B, 1, S, S) view-major."""
-        total = None
-        with self.autocast():
-            for m in self.members:
-                logits = m(views).float()
-                logits = logits.view(n_views, -1, logits.shape[-1]).mean(0)
-                total = logits if total is None else total + logits
-        return total / len(self.members)
-
-
-def one_pass_gradcam(classifier, variant: Variant, u8: np.ndarray):
-    """Prediction (all members and test-time views) and Grad-CAM from the same forward pass.
-
-    Blocks 1-3 and the last conv run without autograd; only the last pooling and the head are
-    differentiated, so the backward pass is almost free. The map is taken on the unshifted view,
-    like ``explain.gradcam``. Returns (P(classes) (K,), cam (h, w) unnormalised, explained class).
-    """
-    import torch.nn.functional as F
-
-    from pneumo_desktop.core.preprocess import shift_views
-
-    shifts = classifier.tta_shifts
-    v0 = shifts.index((0, 0)) if (0, 0) in shifts else 0
-    views = variant.layout(shift_views(classifier.to_input(u8[None]), shifts))
-    activations, total = [], None
-    with torch.inference_mode(False), torch.enable_grad():
-        for m in variant.members:
-            with torch.no_grad(), variant.autocast():
-                h = views
-                for block in m.blocks[:-1]:
-                    h = block(h)
-                last = m.blocks[-1]
-                act = last.act(last.norm(last.conv(h)))
-            act = act.float().requires_grad_(True)
-            logits = m.head(torch.flatten(m.pool(last.pool(act)), 1)).mean(0)
-            activations.append(act)
-            total = logits if total is None else total + logits
-        mean_logits = total / len(variant.members)
-        probs = torch.softmax(mean_logits.detach() / classifier.temperature, 0)
-        target = int(classifier.decide(probs[None].double().numpy())[0])
-        grads = torch.autograd.grad(mean_logits[target], activations)
-    cams = [F.relu((g[v0].mean(dim=(1, 2), keepdim=True) * a.detach()[v0]).sum(0)) for g, a in zip(grads, activations)]
-    return probs, torch.stack(cams).mean(0), target
-
-
-def _normalise_cam(cam: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
-    from PIL import Image
-
-    cam = cam.numpy() / max(float(cam.max()), 1e-12)
-    resized = Image.fromarray(cam.astype(np.float32), mode="F").resize(shape[::-1], Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0, 1)
-
-
-def what_if(classifier, paths: list[Path], runs: int) -> tuple[list[list], list[list], dict]:
-    from pneumo_desktop.core.explain import gradcam
-    from pneumo_desktop.core.imageio import read_image
-    from pneumo_desktop.core.preprocess import shift_views
-
-    all_u8 = np.stack([classifier.prepare(read_image(p).pixels) for p in paths])
-    u8 = all_u8[np.linspace(0, len(all_u8) - 1, min(64, len(all_u8))).astype(int)]
-    n = len(u8)
-    n_views, n_members = len(classifier.tta_shifts), len(classifier.members)
-    variants = {name: Variant(classifier, *flags) for name, flags in VARIANTS.items()}
-    x_base = classifier.to_input(u8)
-    inputs = {name: v.layout(x_base) for name, v in variants.items()}
-    views8 = {name: v.layout(shift_views(x_base[:8], classifier.tta_shifts)) for name, v in variants.items()}
-    times = {(name, key): [] for name in variants for key in ("b32", "b8", "b1", "full8")}
-    rows, out = [], {}
-    cut = 1 - classifier.threshold  # P(normal) below this is abnormal
-    with torch.inference_mode():
-        for name, v in variants.items():  # warm-up every shape
-            x = inputs[name]
-            v.member0(x[:32]), v.member0(x[:8]), v.member0(x[:1]), v.ensemble(views8[name], n_views)
-        # Round robin, so that background load hits every variant alike.
-        for rep in range(max(6, runs // 4)):
-            for name, v in variants.items():
-                x = inputs[name]
-                for key, b in (("b32", 32), ("b8", 8)):
-                    start = (rep * b) % max(1, n - b + 1)
-                    t0 = time.perf_counter()
-                    v.member0(x[start:start + b])
-                    times[(name, key)].append((time.perf_counter() - t0) / min(b, n))
-                for k in range(4):
-                    i = (rep * 4 + k) % n
-                    t0 = time.perf_counter()
-                    v.member0(x[i:i + 1])
-                    times[(name, "b1")].append(time.perf_counter() - t0)
-                if rep < 3:
-                    t0 = time.perf_counter()
-                    v.ensemble(views8[name], n_views)
-                    times[(name, "full8")].append((time.perf_counter() - t0) / min(8, n))
-        # Agreement: member 0 on every image of the folder, the whole model on the 64 timing images.
-        x_all = classifier.to_input(all_u8)
-        ref0 = torch.softmax(variants["shipped: channels_last fp32"].member0(x_all) / classifier.temperature,
-                             1)[:, classifier.normal_index]
-        ref_full = torch.from_numpy(classifier.predict_batch(u8)[0][:, classifier.normal_index]).float()
-        for name, v in variants.items():
-            p0 = torch.cat([torch.softmax(v.member0(v.layout(x_all[i:i + 64])) / classifier.temperature, 1)
-                            for i in range(0, len(x_all), 64)])[:, classifier.normal_index]
-            pf = torch.softmax(v.ensemble(v.layout(shift_views(x_base, classifier.tta_shifts)), n_views)
-                               / classifier.temperature, 1)[:, classifier.normal_index]
-            flips0 = int(((p0 < cut) != (ref0 < cut)).sum())
-            flips_full = int(((pf < cut) != (ref_full < cut)).sum())
-            diff = float((pf - ref_full).abs().max())
-            med = {key: statistics.median(times[(name, key)]) * 1e3 for key in ("b32", "b8", "b1", "full8")}
-            rows.append([name, med["b32"], med["b8"], med["b1"], med["full8"], diff,
-                         f"{flips0}/{len(x_all)}", f"{flips_full}/{n}"])
-            out[name] = {"member0_ms_per_image": {"b32": med["b32"], "b8": med["b8"], "b1": med["b1"]},
-                         "full_model_ms_per_image_b8": med["full8"], "full_model_max_abs_diff_p_normal": diff,
-                         "member0_decision_flips": flips0, "member0_n": len(x_all),
-                         "full_model_decision_flips": flips_full, "full_model_n": n}
-
-    # Single image predict + Grad-CAM: shipped calls vs one forward pass that gives both.
-    fast = variants["channels_last bf16, BN folded"]
-    exact = variants["shipped: channels_last fp32"]
-    keys = ("shipped", "target_given", "one_pass", "one_pass_fast")
-    samples = {k: [] for k in keys}
-    prob_diff = {"one_pass": 0.0, "one_pass_fast": 0.0}
-    cam_diff = {"one_pass": [], "one_pass_fast": []}
-    for i in range(runs + 3):
-        img = u8[i % n]
-        t0 = time.perf_counter()
-        probs, _ = classifier.predict_batch(img[None])
-        cam_ref, cls_ref = gradcam(classifier, img)
-        t1 = time.perf_counter()
-        gradcam(classifier, img, target_class=int(classifier.decide(probs)[0]))
-        t2 = time.perf_counter()
-        p1, cam1, cls1 = one_pass_gradcam(classifier, exact, img)
-        cam1 = _normalise_cam(cam1, img.shape)
-        t3 = time.perf_counter()
-        p2, cam2, cls2 = one_pass_gradcam(classifier, fast, img)
-        cam2 = _normalise_cam(cam2, img.shape)
-        t4 = time.perf_counter()
-        if i < 3:
-            continue
-        for key, value in zip(keys, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            samples[key].append(value)
-        for key, p, cam, cls in (("one_pass", p1, cam1, cls1), ("one_pass_fast", p2, cam2, cls2)):
-            prob_diff[key] = max(prob_diff[key], float(np.abs(p.double().numpy() - probs[0]).max()))
-            if cls == cls_ref:
-                cam_diff[key].append(float(np.abs(cam - cam_ref).max()))
-    probs_all, _ = classifier.predict_batch(u8)
-    mismatch = int((classifier.decide(probs_all) != probs_all.argmax(1)).sum())
-    labels = {"shipped": "shipped: predict_batch + gradcam",
-              "target_given": "gradcam(target_class=...) alone",
-              "one_pass": "one pass, fp32: prediction (all views) + Grad-CAM",
-              "one_pass_fast": "one pass, bf16 + BN folded"}
-    gc_rows = []
-    out["gradcam"] = {"n_members": n_members, "n_views": n_views, "label_vs_argmax_mismatch": mismatch, "n": n}
-    for key, label in labels.items():
-        s = C.summarise_ms(samples[key])
-        out["gradcam"][key] = s
-        diffs = cam_diff.get(key)
-        gc_rows.append([label, s["median_ms"], s["p95_ms"], s["min_ms"],
-                        prob_diff.get(key), max(diffs) if diffs else None])
-        if key in prob_diff:
-            out["gradcam"][key].update(max_abs_diff_probs=prob_diff[key],
-                                       max_abs_diff_cam=max(diffs) if diffs else None)
-    return rows, gc_rows, out
-
-
-# ----- (e) prototype fast path ---------------------------------------------------------------
-def prototype_child(data: str, model: str, members: str, chunk: int, threads: int) -> int:
-    """A whole-process prototype of the proposed CLI fast path (run as a subprocess).
-
-    Pillow decodes straight to 8-bit gray (``convert("L")``) and measures colour on a 4x reduced
-    copy; the image gate and ``Classifier.prepare`` are the product's; inference runs with BN
-    folded into the convs, bf16 autocast, channels_last, in fixed chunks of ``chunk`` images
-    (the last chunk padded) on ``threads - 1`` torch threads while one thread decodes ahead. ``members``: "1" (member 0 alone,
-    standing in for a single distilled network, no test-time views) or "all" (the whole model).
-    """
-    t_start = time.perf_counter()
-    from concurrent.futures import ThreadPoolExecutor
-
-    from PIL import Image
-
+# ----- (d) precision ------------------------------------------------------------------------
+def precision_agreement(model: str, paths: list[Path]) -> tuple[list[list], dict]:
+    """The shipped path in bf16 (where the CPU has bf16 units) against float32 on the same files:
+    the largest probability difference and the number of decisions that change."""
     from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.gate import check_image
-    from pneumo_desktop.core.imageio import list_input_files
-    from pneumo_desktop.core.preprocess import shift_views
+    from pneumo_desktop.core.predict import predict_files
 
-    # One decode thread plus (threads - 1) torch threads: no more busy threads than cores. With
-    # 2 torch threads and a decode thread on 2 cores the OpenMP team stalls behind the decoder.
-    torch.set_num_threads(max(1, threads - 1))
-    classifier = Classifier.load(model)
-    variant = Variant(classifier, True, True, True)
-    shifts = classifier.tta_shifts
-    if members == "1":
-        variant.members = variant.members[:1]
-        shifts = [(0, 0)]
-    files = [str(p) for p in list_input_files([data])]
-    t_ready = time.perf_counter()
-
-    def decode(path: str):
-        with Image.open(path) as im:
-            im.load()
-            colour = 0.0
-            if im.mode in ("RGB", "RGBA"):
-                small = np.asarray(im.convert("RGB").reduce(4), dtype=np.int16)
-                colour = float((small.max(2) - small.min(2)).mean() / 255.0)
-            pixels = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-        if check_image(pixels, colour) is not None:
-            return None
-        return classifier.prepare(pixels)
-
-    labels = {}
-    with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
-        decoded = pool.map(decode, files)
-        batch, names = [], []
-        for path, u8 in zip(files, decoded):
-            if u8 is None:
-                labels[str(Path(path).resolve())] = None
-                continue
-            batch.append(u8)
-            names.append(path)
-            if len(batch) == chunk or len(names) + len(labels) == len(files):
-                real = len(batch)
-                while len(batch) < chunk:  # fixed shapes: no new oneDNN primitives for the tail
-                    batch.append(batch[-1])
-                x = classifier.to_input(np.stack(batch))
-                logits = variant.ensemble(variant.layout(shift_views(x, shifts)), len(shifts))[:real]
-                probs = torch.softmax(logits / classifier.temperature, 1).double().numpy()
-                for name, decision in zip(names, classifier.decide(probs)):
-                    labels[str(Path(name).resolve())] = classifier.classes[int(decision)]
-                batch, names = [], []
-    end = time.perf_counter()
-    print(json.dumps({"images": len(files), "setup_s": t_ready - t_start, "loop_s": end - t_ready,
-                      "labels": labels}))
-    return 0
+    fast = Classifier.load(model)
+    exact = Classifier.load(model)
+    exact.precision = "fp32"
+    out, rows = {}, []
+    a = {r.path: r for r in predict_files(fast, paths)}
+    b = {r.path: r for r in predict_files(exact, paths)}
+    ok = [p for p in a if a[p].status == "ok" and b[p].status == "ok"]
+    diffs = [abs(a[p].probability - b[p].probability) for p in ok]
+    flips = sum(a[p].label != b[p].label for p in ok)
+    status_changes = sum(a[p].status != b[p].status for p in a)
+    for name, c in (("shipped (" + fast.precision + ")", fast), ("float32", exact)):
+        x = c.to_input(np.stack([c.prepare(np.random.default_rng(i).random((224, 224), dtype=np.float32))
+                                 for i in range(32)]))
+        for _ in range(3):
+            c.logits_and_features(x)
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                c.logits_and_features(x)
+            times.append((time.perf_counter() - t0) / 32 * 1e3)
+        rows.append([name, statistics.median(times)])
+    out.update(n=len(ok), max_abs_dp=max(diffs) if diffs else None, flips=flips, status_changes=status_changes,
+               ms_per_image={r[0]: r[1] for r in rows})
+    return rows, out
 
 
-def prototype(data: Path, model: str, threads: int, repeats: int, chunk: int, shipped_labels: dict,
-              plain_wall: list[float]) -> tuple[list[list], dict]:
-    """Whole-process prototype runs, interleaved with the plain loop."""
-    env = C.child_env(threads)
-    me = str(Path(__file__).resolve())
-    plain_cmd = [sys.executable, str(C.BENCH_DIR / "plain_loop.py"), str(data)]
-    runs = {"1": [], "all": []}
-    split = {"1": [], "all": []}  # (in-script set-up s, loop s) as the child measured them
-    plain = list(plain_wall)
-    agreement = {}
-    for rep in range(repeats):
-        for members in runs:
-            cmd = [sys.executable, me, "--prototype-child", str(data), "--model", model, "--proto-members", members,
-                   "--chunk", str(chunk if members == "1" else max(1, chunk // 4)), "--threads", str(threads)]
-            wall, rc, err, usage = C.timed_run(cmd, env, stdout=subprocess.PIPE)
-            if rc != 0:
-                sys.exit(f"prototype failed (exit {rc}): {err}")
-            runs[members].append(wall)
-            report = json.loads(usage["stdout"].strip().splitlines()[-1])
-            split[members].append((report["setup_s"], report["loop_s"]))
-            if rep == 0 and shipped_labels:
-                labels = report["labels"]
-                same = sum(1 for k, v in labels.items() if shipped_labels.get(k) == v)
-                agreement[members] = f"{same}/{len(labels)}"
-        if not plain_wall:
-            wall, rc, err, _ = C.timed_run(plain_cmd, C.child_env(None))
-            plain.append(wall)
-    plain_med = statistics.median(plain)
-    def med(members, i):
-        return statistics.median(v[i] for v in split[members])
-
-    rows = [["prototype, member 0 only (single network), chunks of " + str(chunk), statistics.median(runs["1"]),
-             min(runs["1"]), med("1", 0), med("1", 1), plain_med / statistics.median(runs["1"]), agreement.get("1")],
-            [f"prototype, whole model, chunks of {max(1, chunk // 4)}", statistics.median(runs["all"]),
-             min(runs["all"]), med("all", 0), med("all", 1), plain_med / statistics.median(runs["all"]),
-             agreement.get("all")],
-            ["plain loop (same run)", plain_med, min(plain), None, None, 1.0, None]]
-    return rows, {"single_s": runs["1"], "whole_model_s": runs["all"], "plain_s": plain,
-                  "setup_and_loop_s": split, "decisions_same_as_shipped": agreement}
-
-
-# ----- main -------------------------------------------------------------------------------------
 def subset_dir(data: Path, limit: int) -> tuple[Path, tempfile.TemporaryDirectory]:
     tmp = tempfile.TemporaryDirectory(prefix="bench-predict-")
     for i, p in enumerate(C.spread(C.list_images(data), limit)):
@@ -530,13 +241,7 @@ def main() -> int:
     parser.add_argument("--plain-threads", type=int, help="pin the plain loop's threads (default: torch default)")
     parser.add_argument("--skip-process", action="store_true", help="skip the whole-process and start-up timings")
     parser.add_argument("--skip-plain", action="store_true", help="skip the plain loop")
-    parser.add_argument("--no-what-if", action="store_true", help="skip (d) and (e)")
-    parser.add_argument("--chunk", type=int, default=8, help="(e) images per forward in the prototype (default 8)")
-    parser.add_argument("--prototype-child", help=argparse.SUPPRESS)
-    parser.add_argument("--proto-members", default="1", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.prototype_child:
-        return prototype_child(args.prototype_child, args.model, args.proto_members, args.chunk, args.threads)
 
     C.pin_threads(args.threads)
     model = str(C.require_model(args.model))
@@ -602,33 +307,12 @@ def main() -> int:
     print(f"loaded: {', '.join(imp['watched_loaded']) or '-'}")
     print(f"not loaded: {', '.join(imp['watched_not_loaded']) or '-'}")
 
-    if not args.no_what_if:
-        print("\n(d) what-if (not the product), ms per image, timed round robin. Member 0 alone at batch 32 / 8 / 1;"
-              " the whole model\n(all members x test-time views, as predict_batch does) at batch 8. Agreement "
-              "against the shipped path.")
-        rows, gc_rows, results["what_if"] = what_if(classifier, paths, min(args.runs, 30))
-        g = results["what_if"]["gradcam"]
-        print(C.table(["variant", "m0 B=32", "m0 B=8", "m0 B=1", f"model B=8 ({g['n_members']}x{g['n_views']})",
-                       "max |dP(normal)|", "flips m0", "flips model"], rows, 3))
-        print()
-        print(C.table(["single image predict + Grad-CAM (150 px cam)", "median ms", "p95 ms", "min ms",
-                       "max |dP|", "max |d cam|"], gc_rows, 3))
-        print(f"images whose thresholded label differs from the argmax class that gradcam() explains by default: "
-              f"{g['label_vs_argmax_mismatch']}/{g['n']}")
-
-        if not args.skip_process:
-            print("\n(e) prototype of a fast CLI path (not the product), whole process, start-up included, "
-                  f"{args.repeats} runs each:\nPillow gray decode + colour on a 4x reduced copy, the product's "
-                  "gate and prepare, BN folded + bf16 + channels_last,\nfixed chunks, one decode thread ahead of "
-                  f"{max(1, args.threads - 1)} torch thread(s). 'decisions same' compares with the shipped "
-                  "predict_files labels.")
-            wp = results.get("whole_process", {})
-            rows, results["prototype"] = prototype(data, model, args.threads, args.repeats, args.chunk,
-                                                   results["in_process"]["labels"], wp.get("plain_s", []))
-            print(C.table(["command", "median s", "min s", "in-script setup s", "loop s", "speed-up vs plain",
-                           "decisions same"], rows, 2))
-            print("in-script setup = model load + BN folding, measured inside the child (interpreter start-up and "
-                  "import torch come before it: wall - setup - loop)")
+    print("\n(d) precision: the shipped inference path against float32 on the same images")
+    rows, results["precision"] = precision_agreement(model, paths)
+    pr = results["precision"]
+    print(C.table(["whole model forward, batch 32", "ms/image"], rows, 3))
+    print(f"over {pr['n']} images: max |dP(abnormal)| = {pr['max_abs_dp']:.4f}, decisions changed: {pr['flips']}, "
+          f"statuses changed: {pr['status_changes']}")
 
     for key in ("in_process",):
         results.get(key, {}).pop("labels", None)

@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-augment", action="store_true")
     t.add_argument("--augment-after-equalise", action="store_true",
                    help="augment the equalised image (intensity changes then survive to the model)")
+    t.add_argument("--aspect-jitter", type=float, default=1.0, metavar="R",
+                   help="augment with width/height ratios from 1/R to R (default 1: off)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
     t.add_argument("--classes", choices=("folders", "subtype"), default="folders",
                    help="'subtype' splits PNEUMONIA into BACTERIA and VIRUS by file name")
@@ -152,15 +154,39 @@ TTA_PRESETS = {
 
 
 def cmd_predict(args) -> int:
-    from .core.predict import predict_files
+    from .core.decode import DecodeQueue
+    from .core.errors import ModelFileError
+    from .core.imageio import list_input_files
+    from .core.imageprep import Preprocessing
+    from .core.modelfile import read_model_header
+    from .paths import DEFAULT_MODEL_PATH
 
-    classifier = _load_classifier(args.model)
+    # Start decoding before torch is imported: the import takes one to two seconds of one core,
+    # which the decode threads use on the other. Only the model file's JSON header is needed for
+    # that; the whole file is checked again when it is loaded below.
+    model_path = Path(args.model) if args.model else DEFAULT_MODEL_PATH
+    try:
+        prep = Preprocessing.from_dict(read_model_header(model_path)["preprocessing"])
+    except ModelFileError as exc:
+        raise CliError(f"cannot load model: {exc}", EXIT_MODEL) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CliError(f"cannot load model: {model_path.name}: bad preprocessing metadata ({exc})", EXIT_MODEL) from None
+    paths = [str(p) for p in list_input_files(args.paths)]
+    decoder = DecodeQueue(paths, prep, workers=2, lookahead=max(2 * args.batch_size, 1024))
+    try:
+        configure_torch_threads()
+        from .core.predict import predict_files
+
+        classifier = _load_classifier(str(model_path))
+    except BaseException:
+        decoder.close()
+        raise
     heat_dir = Path(args.heatmaps) if args.heatmaps else None
     if heat_dir is not None:
         heat_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for record in predict_files(classifier, args.paths, threshold=args.threshold, heatmaps=heat_dir is not None,
-                                batch_size=args.batch_size):
+    for record in predict_files(classifier, paths, threshold=args.threshold, heatmaps=heat_dir is not None,
+                                batch_size=args.batch_size, decoder=decoder):
         records.append(record)
         if heat_dir is not None and record.heatmap is not None:
             from .core.overlay import save_overlay_png
@@ -184,6 +210,7 @@ def cmd_predict(args) -> int:
 
 def cmd_train(args) -> int:
     from .core.errors import DatasetError, ImageReadError
+    from .core.preprocess import AugmentConfig
     from .core.training import TrainingConfig, TrainingFinished, prepare_tables, train_model
     from .core import training as tr
     from .paths import user_cache_dir
@@ -203,6 +230,7 @@ def cmd_train(args) -> int:
         widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
         label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
         min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
+        augmentation=AugmentConfig(aspect_max=args.aspect_jitter),
     )
     try:
         config.validate()
@@ -334,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        configure_torch_threads()
+        if args.command != "predict":  # predict imports torch itself, once its decoding has started
+            configure_torch_threads()
         handler = {"predict": cmd_predict, "train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info}[args.command]
         return handler(args)
     except CliError as exc:

@@ -15,10 +15,13 @@ Two stages, both cheap:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_COLOURFULNESS = 0.08
 MIN_STD = 0.035
@@ -87,6 +90,8 @@ def fit_feature_gate(train_features: np.ndarray, val_features: np.ndarray,
     # Shrink towards a scaled identity so the inverse is stable with few images.
     cov = (1 - shrinkage) * cov + shrinkage * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0])
     precision = np.linalg.inv(cov)
+    import torch
+
     tensors = {"feature_mean": torch.tensor(mean, dtype=torch.float32),
                "feature_precision": torch.tensor(precision, dtype=torch.float32)}
     val_d = mahalanobis(val_features, tensors)

@@ -15,9 +15,12 @@ import secrets
 import struct
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import ModelFileError
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_NAME = "pneumo-desktop-model"
 FORMAT_VERSION = 1
@@ -67,12 +70,7 @@ def _describe_foreign(head: bytes) -> str | None:
     return None
 
 
-def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read and check a model file. Returns (tensors, metadata); raises ModelFileError."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load
-
-    path = Path(path)
+def _checked_size(path: Path) -> int:
     name = path.name
     try:
         size = path.stat().st_size
@@ -87,15 +85,17 @@ def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
                              f"{MAX_MODEL_BYTES // 2**20} MB are refused")
     if size < 8:
         raise ModelFileError(f"{name} is empty or truncated ({size} bytes)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {name}: {exc.strerror or exc}") from None
+    return size
+
+
+def _parse_header(data: bytes, size: int, name: str) -> dict:
+    """Metadata from the first bytes of a file of ``size`` bytes (``data`` holds at least the
+    header). Raises ModelFileError for foreign, truncated or metadata-less files."""
     foreign = _describe_foreign(data[:2])
     if foreign:
         raise ModelFileError(f"{name} is not a PneumoDesktop model file: {foreign}")
     (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > MAX_HEADER_BYTES or 8 + header_len > len(data):
+    if header_len > MAX_HEADER_BYTES or 8 + header_len > size or 8 + header_len > len(data):
         raise ModelFileError(f"{name} is not a PneumoDesktop model file, or it is truncated (bad header)")
     try:
         header = json.loads(data[8:8 + header_len])
@@ -103,11 +103,47 @@ def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         metadata = json.loads(raw_meta)
     except (ValueError, KeyError, TypeError):
         raise ModelFileError(f"{name} has no PneumoDesktop metadata; it is not one of our model files") from None
+    validate_metadata(metadata, name)
+    return metadata
+
+
+def read_model_header(path: str | Path) -> dict:
+    """Only the checked metadata of a model file, read without torch or the weights.
+
+    The CLI uses it to learn the preprocessing and start decoding images while torch imports.
+    Raises ModelFileError; ``read_model_file`` still checks the whole file before any use.
+    """
+    path = Path(path)
+    size = _checked_size(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            if len(head) == 8 and _describe_foreign(head[:2]) is None:
+                (header_len,) = struct.unpack("<Q", head)
+                if header_len <= MAX_HEADER_BYTES:
+                    head += handle.read(header_len)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path.name}: {exc.strerror or exc}") from None
+    return _parse_header(head, size, path.name)
+
+
+def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read and check a model file. Returns (tensors, metadata); raises ModelFileError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    name = path.name
+    size = _checked_size(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {name}: {exc.strerror or exc}") from None
+    metadata = _parse_header(data, len(data), name)
     try:
         tensors = load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{name} is damaged or truncated: {exc}") from None
-    validate_metadata(metadata, name)
     return tensors, metadata
 
 

@@ -1,29 +1,26 @@
 """Batch prediction over any mix of files and folders: the app's hot path.
 
 ``predict_files`` is a generator that yields one ``PredictionRecord`` per input file, in input
-order, as soon as its batch is done. Decoding runs in a small thread pool (Pillow and numpy
-release the GIL) while the calling thread runs the network on whole batches. Closing the
-generator cancels the decodes still queued.
+order, as soon as its batch is done. Decoding runs in a small thread pool (``decode.DecodeQueue``;
+Pillow and numpy release the GIL) while the calling thread runs the network on whole batches.
+Closing the generator cancels the decodes still queued.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .classifier import Classifier
-from .errors import ImageReadError
-from .gate import check_features, check_image
-from .imageio import list_input_files, read_image
+from .decode import STATUS_ERROR, STATUS_OK, STATUS_UNSUPPORTED, DecodedInput, DecodeQueue
+from .gate import check_features
+from .imageio import list_input_files
 
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
-STATUS_UNSUPPORTED = "unsupported"
+__all__ = ["PredictionRecord", "predict_files", "STATUS_OK", "STATUS_ERROR", "STATUS_UNSUPPORTED"]
 
 
 @dataclass
@@ -62,33 +59,6 @@ class PredictionRecord:
         }
 
 
-@dataclass
-class _Decoded:
-    path: str
-    image_u8: np.ndarray | None
-    size: tuple[int, int] | None
-    status: str
-    message: str | None
-    decode_ms: float
-
-
-def _decode(path: str, classifier: Classifier) -> _Decoded:
-    start = time.perf_counter()
-    try:
-        image = read_image(path)
-        reason = check_image(image.pixels, image.colourfulness)
-        if reason is not None:
-            return _Decoded(path, None, image.pixels.shape, STATUS_UNSUPPORTED,
-                            f"not a chest X-ray: {reason}", (time.perf_counter() - start) * 1e3)
-        prepared = classifier.prepare(image.pixels)
-        return _Decoded(path, prepared, image.pixels.shape, STATUS_OK, None, (time.perf_counter() - start) * 1e3)
-    except ImageReadError as exc:
-        return _Decoded(path, None, None, STATUS_ERROR, f"cannot read file: {exc}", (time.perf_counter() - start) * 1e3)
-    except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
-        return _Decoded(path, None, None, STATUS_ERROR, f"cannot read file: {Path(path).name}: {exc}",
-                        (time.perf_counter() - start) * 1e3)
-
-
 def predict_files(
     classifier: Classifier,
     inputs: Iterable[str | Path],
@@ -97,49 +67,59 @@ def predict_files(
     batch_size: int = 32,
     workers: int = 2,
     keep_images: bool = False,
+    decoder: DecodeQueue | None = None,
 ) -> Generator[PredictionRecord, None, None]:
     """Yield a PredictionRecord for every file under ``inputs``, in order.
 
     A missing path or a broken file becomes an ``error`` record; an image the gate refuses an
     ``unsupported`` record. ``threshold`` overrides the model's stored operating threshold.
+    ``decoder``: a DecodeQueue already started on the files (the CLI starts one before it imports
+    torch); it must use this model's preprocessing, and ``inputs`` is then ignored.
     """
-    paths = [str(p) for p in list_input_files(inputs)]
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pneumo-decode")
+    if decoder is None:
+        paths = [str(p) for p in list_input_files(inputs)]
+        # Two batches in flight: enough to overlap decoding with inference, and bounded so that a
+        # folder of 10,000 files does not sit in memory at once.
+        decoder = DecodeQueue(paths, classifier.preprocessing, workers=workers, lookahead=2 * batch_size)
+    elif decoder.prep != classifier.preprocessing:
+        decoder.close()
+        raise ValueError("the decoder was started with another model's preprocessing")
     try:
-        # Keep two batches of decodes in flight: enough to overlap decode and inference,
-        # bounded so that a folder of 10,000 files does not sit in memory at once.
-        pending: list[Future] = []
-        next_index = 0
-        while next_index < len(paths) or pending:
-            while next_index < len(paths) and len(pending) < 2 * batch_size:
-                pending.append(pool.submit(_decode, paths[next_index], classifier))
-                next_index += 1
-            batch = [f.result() for f in pending[:batch_size]]
-            pending = pending[batch_size:]
+        for batch in decoder.batches(batch_size):
             yield from _infer_batch(classifier, batch, threshold, heatmaps, keep_images)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        decoder.close()
 
 
-def _infer_batch(classifier: Classifier, batch: list[_Decoded], threshold: float | None, heatmaps: bool,
+def _infer_batch(classifier: Classifier, batch: list[DecodedInput], threshold: float | None, heatmaps: bool,
                  keep_images: bool) -> Generator[PredictionRecord, None, None]:
     ok = [d for d in batch if d.status == STATUS_OK]
-    results: dict[str, tuple] = {}
+    results: dict[int, tuple] = {}
+    heatmap_by_id: dict[int, np.ndarray] = {}
     infer_ms = 0.0
     if ok:
         start = time.perf_counter()
         stack = np.stack([d.image_u8 for d in ok])
-        probs, feats = classifier.predict_batch(stack)
+        one_pass = heatmaps and len(classifier.tta_shifts) == 1 and not any(classifier.tta_shifts[0])
+        if one_pass:
+            from .explain import predict_with_gradcam
+
+            # One forward gives both the verdict and the Grad-CAM of the reported label.
+            probs, feats, decisions, cams = predict_with_gradcam(classifier, stack, threshold,
+                                                                 [d.size for d in ok])
+            heatmap_by_id = {id(d): cam for d, cam in zip(ok, cams)}
+        else:
+            probs, feats = classifier.predict_batch(stack)
+            decisions = classifier.decide(probs, threshold)
         reasons = check_features(feats, classifier.gate_tensors, classifier.metadata.get("gate"))
-        decisions = classifier.decide(probs, threshold)
         infer_ms = (time.perf_counter() - start) * 1e3 / len(ok)
         for i, d in enumerate(ok):
-            results[d.path + f"#{id(d)}"] = (probs[i], decisions[i], reasons[i])
+            results[id(d)] = (probs[i], decisions[i], reasons[i])
     for d in batch:
         record = PredictionRecord(d.path, d.status, message=d.message, decode_ms=d.decode_ms,
                                   image_size=d.size)
         if d.status == STATUS_OK:
-            prob_row, decision, reason = results[d.path + f"#{id(d)}"]
+            prob_row, decision, reason = results[id(d)]
             record.infer_ms = infer_ms
             if reason is not None:
                 record.status = STATUS_UNSUPPORTED
@@ -151,12 +131,15 @@ def _infer_batch(classifier: Classifier, batch: list[_Decoded], threshold: float
                 if keep_images:
                     record.image_u8 = d.image_u8
                 if heatmaps:
-                    from .explain import gradcam
+                    record.heatmap_class = record.label
+                    if id(d) in heatmap_by_id:
+                        record.heatmap = heatmap_by_id[id(d)]
+                    else:
+                        from .explain import gradcam
 
-                    start = time.perf_counter()
-                    # Explain the reported label (it follows the threshold), not the arg-max class.
-                    record.heatmap, cls = gradcam(classifier, d.image_u8, target_class=int(decision),
-                                                  output_size=d.size)
-                    record.heatmap_class = classifier.classes[cls]
-                    record.infer_ms += (time.perf_counter() - start) * 1e3
+                        start = time.perf_counter()
+                        # Explain the reported label (it follows the threshold), not the arg-max class.
+                        record.heatmap, _ = gradcam(classifier, d.image_u8, target_class=int(decision),
+                                                    output_size=d.size)
+                        record.infer_ms += (time.perf_counter() - start) * 1e3
         yield record

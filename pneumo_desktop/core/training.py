@@ -80,6 +80,8 @@ class TrainingConfig:
             raise DatasetError("learning rate must be between 0 and 1")
         if self.snapshots < 1 or self.snapshots > self.epochs or self.members < 1:
             raise DatasetError("snapshots must be between 1 and the number of epochs, members at least 1")
+        if not 1.0 <= self.augmentation.aspect_max <= 2.0:
+            raise DatasetError("aspect jitter must be between 1 (off) and 2")
 
 
 # ----- events --------------------------------------------------------------------------------

@@ -217,3 +217,28 @@ def test_shift_views_shapes_and_content():
     assert torch.equal(dy_minus[..., 1:, :], x[..., :-1, :])
     assert torch.equal(shift_views(x, []), x)
     assert tuple(shift_views(x, [(0, 0), (0, 0)]).shape) == (4, 1, 8, 8)
+
+
+def test_aspect_jitter_changes_width_and_height_independently():
+    square = torch.zeros(1, 120, 120, dtype=torch.uint8)
+    square[0, 40:80, 40:80] = 255
+    still = AugmentConfig(rotation_deg=0, scale_min=1, scale_max=1, shift_frac=0, gamma_min=1, gamma_max=1,
+                          brightness=0, contrast=0, blur_prob=0, sharpen_prob=0, noise_std=0)
+    jitter = AugmentConfig(**{**still.to_dict(), "aspect_max": 1.5})
+    gen = torch.Generator().manual_seed(3)
+    ratios = []
+    for _ in range(12):
+        out = augment_batch(square, jitter, gen)[0] > 0.5
+        rows, cols = int(out.any(1).sum()), int(out.any(0).sum())
+        ratios.append(cols / rows)
+    assert min(ratios) < 0.93 and max(ratios) > 1.07  # both ways
+    assert all(1 / 1.6 < r < 1.6 for r in ratios)  # never beyond the configured range (+ pixel rounding)
+    plain = augment_batch(square, still, torch.Generator().manual_seed(3))[0] > 0.5
+    assert int(plain.any(0).sum()) == int(plain.any(1).sum()) == 40
+
+
+def test_aspect_jitter_off_by_default_keeps_the_random_stream():
+    batch = torch.randint(0, 255, (4, 64, 64), dtype=torch.uint8)
+    a = augment_batch(batch, AugmentConfig(), torch.Generator().manual_seed(1))
+    b = augment_batch(batch, AugmentConfig(aspect_max=1.0), torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)

@@ -1,0 +1,114 @@
+"""Turning a decoded X-ray into the model's uint8 input, without torch.
+
+This is the part of preprocessing that runs while torch is still importing (the CLI decodes
+and prepares images in threads during that second or two), so it uses only numpy and Pillow.
+``preprocess`` re-exports everything here next to the batched torch versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from PIL import Image
+
+EQUALISE_MODES = ("none", "hist", "clahe")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How raw pixels become model input. Stored in every model file."""
+
+    input_size: int = 150
+    equalise: str = "hist"
+    mean: float = 0.5
+    std: float = 0.25
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Preprocessing":
+        prep = cls(
+            input_size=int(data["input_size"]),
+            equalise=str(data["equalise"]),
+            mean=float(data["mean"]),
+            std=float(data["std"]),
+        )
+        if prep.equalise not in EQUALISE_MODES:
+            raise ValueError(f"unknown equalisation {prep.equalise!r}")
+        if not 32 <= prep.input_size <= 1024 or prep.std <= 0:
+            raise ValueError("input size or normalisation out of range")
+        return prep
+
+
+def equalise_histogram(image_u8: np.ndarray) -> np.ndarray:
+    """Global histogram equalisation. uint8 (H, W) -> uint8 (H, W), full 0..255 range.
+
+    Equalisation is invariant to any monotonic change of exposure or gamma, which is exactly how
+    the official test split's acquisition differs from the training split's.
+    """
+    hist = np.bincount(image_u8.ravel(), minlength=256).astype(np.float64)
+    cdf = np.cumsum(hist)
+    first = cdf[np.flatnonzero(hist)[0]]
+    total = cdf[-1]
+    if total <= first:  # a constant image has nothing to equalise
+        return image_u8.copy()
+    lut = np.clip(np.round((cdf - first) / (total - first) * 255.0), 0, 255).astype(np.uint8)
+    return lut[image_u8]
+
+
+def clahe(image_u8: np.ndarray, tiles: int = 8, clip_limit: float = 2.0) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation. uint8 (H, W) -> uint8 (H, W).
+
+    Each of ``tiles x tiles`` regions gets its own clipped-histogram mapping; a pixel's value is
+    the bilinear blend of the mappings of the four nearest tile centres, so there are no seams.
+    """
+    h, w = image_u8.shape
+    ty = np.linspace(0, h, tiles + 1).astype(int)
+    tx = np.linspace(0, w, tiles + 1).astype(int)
+    luts = np.empty((tiles, tiles, 256), dtype=np.float32)
+    for i in range(tiles):
+        for j in range(tiles):
+            tile = image_u8[ty[i]:ty[i + 1], tx[j]:tx[j + 1]]
+            hist = np.bincount(tile.ravel(), minlength=256).astype(np.float64)
+            limit = max(1.0, clip_limit * tile.size / 256.0)
+            excess = np.maximum(hist - limit, 0).sum()
+            hist = np.minimum(hist, limit) + excess / 256.0
+            cdf = np.cumsum(hist)
+            luts[i, j] = cdf / cdf[-1] * 255.0
+    # Fractional tile coordinates of every pixel, relative to tile centres.
+    cy = (np.arange(h) + 0.5) / (h / tiles) - 0.5
+    cx = (np.arange(w) + 0.5) / (w / tiles) - 0.5
+    y0 = np.clip(np.floor(cy).astype(int), 0, tiles - 1)
+    x0 = np.clip(np.floor(cx).astype(int), 0, tiles - 1)
+    y1 = np.clip(y0 + 1, 0, tiles - 1)
+    x1 = np.clip(x0 + 1, 0, tiles - 1)
+    fy = np.clip(cy - y0, 0, 1)[:, None]
+    fx = np.clip(cx - x0, 0, 1)[None, :]
+    v = image_u8
+    top = luts[y0[:, None], x0[None, :], v] * (1 - fx) + luts[y0[:, None], x1[None, :], v] * fx
+    bottom = luts[y1[:, None], x0[None, :], v] * (1 - fx) + luts[y1[:, None], x1[None, :], v] * fx
+    out = top * (1 - fy) + bottom * fy
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def resize_to_u8(pixels: np.ndarray, size: int) -> np.ndarray:
+    """float32 (H, W) in [0, 1] -> uint8 (size, size) with Pillow's antialiased bilinear filter."""
+    src = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.float32), mode="F")
+    resized = np.asarray(src.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
+    return np.clip(np.round(resized * 255.0), 0, 255).astype(np.uint8)
+
+
+def equalise_u8(image_u8: np.ndarray, mode: str) -> np.ndarray:
+    """Apply the equalisation ``mode`` ("none", "hist", "clahe") to uint8 (H, W)."""
+    if mode == "hist":
+        return equalise_histogram(image_u8)
+    if mode == "clahe":
+        return clahe(image_u8)
+    return image_u8
+
+
+def prepare_image(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
+    """float32 (H, W) in [0, 1] -> uint8 (S, S), resized and equalised per ``prep``."""
+    return equalise_u8(resize_to_u8(pixels, prep.input_size), prep.equalise)
