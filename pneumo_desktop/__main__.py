@@ -1,8 +1,6 @@
 """``python -m pneumo_desktop`` runs the same entry point as ``pneumo-desktop``."""
 
-import sys
-
-from pneumo_desktop.cli import main
+from pneumo_desktop.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

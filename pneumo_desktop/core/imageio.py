@@ -431,12 +431,17 @@ def _pillow_to_gray(im: Image.Image, path, name: str) -> tuple[np.ndarray, float
 
 def _rgb_to_gray(rgb: np.ndarray, full_scale: float) -> tuple[np.ndarray, float]:
     """``rgb``: (H, W, 3) integer or float array in ``[0, full_scale]``."""
-    chroma = rgb.max(axis=2).astype(np.float32) - rgb.min(axis=2).astype(np.float32)
-    colourfulness = float(chroma.mean() / full_scale) if chroma.size else 0.0
+    # One copy into contiguous planes: every later pass then reads memory with unit stride.
+    r, g, b = np.ascontiguousarray(np.moveaxis(rgb[..., :3], -1, 0))
+    # Element-wise max/min of the three planes: several times faster than reducing over the
+    # last axis of length 3, and decoding is the hot path of a batch. Same values either way.
+    chroma = np.maximum(np.maximum(r, g), b)
+    chroma = chroma - np.minimum(np.minimum(r, g), b)  # never negative, so no unsigned wrap-around
+    colourfulness = float(chroma.mean(dtype=np.float64) / full_scale) if chroma.size else 0.0
     gray = np.zeros(rgb.shape[:2], dtype=np.float32)
     # Channel by channel keeps the float temporaries to one (H, W) plane at a time.
-    for c in range(3):
-        gray += rgb[..., c].astype(np.float32) * _LUMA[c]
+    for c, plane in enumerate((r, g, b)):
+        gray += plane.astype(np.float32) * _LUMA[c]
     gray /= np.float32(full_scale)
     np.clip(gray, 0.0, 1.0, out=gray)
     return gray, min(max(colourfulness, 0.0), 1.0)
