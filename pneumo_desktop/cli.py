@@ -174,7 +174,9 @@ def cmd_predict(args) -> int:
     paths = [str(p) for p in list_input_files(args.paths)]
     # Forked decode processes on Linux (torch's import holds the GIL, so decode threads would
     # mostly wait); threads elsewhere.
-    fork = can_fork()
+    # Forking is only worth it (and only safe) before torch has started its thread pools; a
+    # process that already holds torch, such as a test calling main(), decodes in threads.
+    fork = can_fork() and "torch" not in sys.modules
     decoder = DecodeQueue(paths, prep, workers=2, lookahead=max(2 * args.batch_size, 1024),
                           processes=fork)
     # Idle OpenMP threads sleep instead of spinning: the decode workers need that core.

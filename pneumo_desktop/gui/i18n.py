@@ -93,6 +93,20 @@ def format_percent(probability: float | None, decimals: int = 1) -> str:
     return f"{number}{separator}%"
 
 
+def format_probability(probability: float | None, decimals: int = 1) -> str:
+    """A model probability as a percentage that never overstates certainty: a value that would
+    round to 100% (or 0%) but is not exactly 1 (or 0) reads ``> 99.9%`` (``< 0.1%``)."""
+    if probability is None:
+        return "—"
+    p = float(probability)
+    step = 10.0 ** -(decimals + 2)  # 0.001 for one decimal of a percentage
+    if p < 1.0 and round(p * 100.0, decimals) >= 100.0:
+        return "> " + format_percent(1.0 - step, decimals)
+    if p > 0.0 and round(p * 100.0, decimals) <= 0.0:
+        return "< " + format_percent(step, decimals)
+    return format_percent(p, decimals)
+
+
 def format_ms(ms: float) -> str:
     return QLocale().toString(float(ms), "f", 0 if ms >= 100 else 1)
 

@@ -1268,7 +1268,12 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self.models_menu)
         group.setExclusive(True)
         active = self.models.active_path()
-        entries = [(self.tr("Built-in model"), p) for p in self.models.builtin_models()]
+        builtin_titles = {
+            "default": self.tr("Built-in model (fast, default)"),
+            "ensemble": self.tr("Built-in ensemble (slower)"),
+            "subtype": self.tr("Built-in three-class model (bacterial / viral)"),
+        }
+        entries = [(builtin_titles.get(p.stem, p.stem), p) for p in self.models.builtin_models()]
         entries += [(p.stem, p) for p in self.models.user_models()]
         for title, path in entries:
             act = self.models_menu.addAction(title)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..paths import DEFAULT_MODEL_PATH, user_models_dir
+from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, user_models_dir
 from .i18n import format_number, format_percent
 from .results_model import class_display_name
 from .settings import Settings
@@ -143,7 +143,8 @@ class ModelManager(QObject):
     # ----- models on disk --------------------------------------------------------------------------------
     @staticmethod
     def builtin_models() -> list[Path]:
-        return [DEFAULT_MODEL_PATH] if DEFAULT_MODEL_PATH.is_file() else []
+        """The models shipped in the package that are present: default, ensemble, three-class."""
+        return [p for p in BUILTIN_MODEL_PATHS if p.is_file()]
 
     @staticmethod
     def user_models() -> list[Path]:

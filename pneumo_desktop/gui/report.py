@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainte
 
 from .. import APP_NAME, __version__
 from .heatmap_legend import legend_image
-from .i18n import format_percent
+from .i18n import format_percent, format_probability
 from .image_viewer import gray_to_qimage, rgb_to_qimage
 from .results_model import STATUS_OK, ResultRow, class_display_name, record_note, status_display_name
 
@@ -248,7 +248,7 @@ class ReportWriter:
                 self._new_page()
                 y = header_row(self._header(area))
             cells = [Path(r.path).name, self._verdict_text(r) + (" ⚠" if r.borderline else ""),
-                     format_percent(r.probability) if r.probability is not None else "—", status_display_name(r.status)]
+                     format_probability(r.probability) if r.probability is not None else "—", status_display_name(r.status)]
             for (frac, _), text in zip(columns, cells):
                 width = int(0.23 * area.width()) if frac > 0 else int(0.5 * area.width())
                 colour = self._verdict_colour(r) if frac == 0.52 else None
@@ -280,7 +280,7 @@ class ReportWriter:
         self._text(box.adjusted(24, 12, -24, -12), self._verdict_text(row), 20, True, colour)
         if row.status == STATUS_OK:
             detail = QCoreApplication.translate("Report", "P(pneumonia) {p} · threshold {t}").format(
-                p=format_percent(row.probability),
+                p=format_probability(row.probability),
                 t=format_percent(self.threshold) if self.threshold is not None else "—")
             if row.borderline:
                 detail += " · ⚠ " + QCoreApplication.translate("Report", "Borderline — review carefully")
@@ -325,6 +325,6 @@ class ReportWriter:
                 p.drawRect(bar)
                 filled = QRect(bar.left(), bar.top(), int(bar.width() * float(value)), bar.height())
                 p.fillRect(filled, QColor("#8ab4f8"))
-                self._text(QRect(bar.right() + 12, y, 130, 26), format_percent(value), 9)
+                self._text(QRect(bar.right() + 12, y, 130, 26), format_probability(value), 9)
                 y += 28
         self._footer(area)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from .heatmap_legend import HeatmapLegend
-from .i18n import format_ms, format_percent
+from .i18n import format_ms, format_percent, format_probability
 from .results_model import (
     BORDERLINE_MARGIN, STATUS_OK, STATUS_UNSUPPORTED, ResultRow, class_display_name, record_note,
 )
@@ -254,7 +254,7 @@ class ResultPanel(QWidget):
             self._set_style("positive" if row.positive else "negative")
         self._verdict.setText(class_display_name(row.label))
         detail = self.tr("P(pneumonia) {p} · threshold {t}").format(
-            p=format_percent(row.probability), t=format_percent(threshold) if threshold is not None else "—")
+            p=format_probability(row.probability), t=format_percent(threshold) if threshold is not None else "—")
         self._verdict_detail.setText(detail)
         if row.borderline:
             self._note.setText("⚠ " + self.tr(
@@ -271,7 +271,7 @@ class ResultPanel(QWidget):
             label, bar = self._probability_pair(i)
             label.setText(class_display_name(name))
             bar.setValue(int(round(float(value) * 1000)))
-            bar.setFormat(format_percent(value))
+            bar.setFormat(format_probability(value))
             bar.setAccessibleName(self.tr("Probability of {name}").format(name=class_display_name(name)))
             label.setVisible(True)
             bar.setVisible(True)

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from .i18n import format_ms, format_percent
+from .i18n import format_ms, format_percent, format_probability
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -184,7 +184,7 @@ class ResultsTableModel(QAbstractTableModel):
             text = class_display_name(row.label)
             return text + " ⚠" if row.borderline else text
         if col == COL_PROBABILITY:
-            return format_percent(row.probability) if row.probability is not None else "—"
+            return format_probability(row.probability) if row.probability is not None else "—"
         if col == COL_STATUS:
             return status_display_name(row.status)
         if col == COL_TIME:

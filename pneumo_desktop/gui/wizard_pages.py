@@ -20,7 +20,7 @@ from ..core.evaluation import sensitivity_specificity_at
 from ..core.training import (
     BatchDone, DataReady, EpochDone, StatusMessage, TrainingConfig, TrainingFinished,
 )
-from ..paths import DEFAULT_MODEL_PATH, RESOURCES_DIR, SUBTYPE_MODEL_PATH, user_cache_dir, user_models_dir
+from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, RESOURCES_DIR, user_cache_dir, user_models_dir
 from .image_grid import ImageGrid
 from .latest_job import LatestJob
 from .plots import BLUE, GREY, ConfusionMatrixCanvas, RocCanvas, TrainingCurvesCanvas
@@ -1287,7 +1287,7 @@ class AdoptPage(_Page):
     def _protected(path: Path) -> bool:
         try:
             resolved = path.resolve()
-            shipped = {DEFAULT_MODEL_PATH.resolve(), SUBTYPE_MODEL_PATH.resolve()}
+            shipped = {p.resolve() for p in BUILTIN_MODEL_PATHS}
             return resolved in shipped or RESOURCES_DIR.resolve() in resolved.parents
         except OSError:
             return True

@@ -953,8 +953,16 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Modelo {name} · umbral {t}</translation>
     </message>
     <message>
-        <source>Built-in model</source>
-        <translation>Modelo incorporado</translation>
+        <source>Built-in model (fast, default)</source>
+        <translation>Modelo incorporado (rápido, predeterminado)</translation>
+    </message>
+    <message>
+        <source>Built-in ensemble (slower)</source>
+        <translation>Conjunto incorporado (más lento)</translation>
+    </message>
+    <message>
+        <source>Built-in three-class model (bacterial / viral)</source>
+        <translation>Modelo incorporado de tres clases (bacteriana / vírica)</translation>
     </message>
     <message>
         <source>No models yet — use Train new model…</source>

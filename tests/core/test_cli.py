@@ -317,3 +317,37 @@ def test_self_test_subprocess(tiny_model_path, tmp_path):
     assert set(result["timings_s"]) >= {"load_model", "predict_with_heatmap", "total"}
     # Nothing was left in the user data folder's temporary area.
     assert not list((tmp_path / "home").glob("pneumo-selftest-*"))
+
+
+def _run_cli_process(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PNEUMO_DESKTOP_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "pneumo_desktop", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=timeout)
+
+
+def test_predict_process_writes_complete_output_before_its_fast_exit(tiny_model_path, batch, tmp_path):
+    """The console entry point ends ``predict`` without interpreter teardown (os._exit); every
+    byte of stdout, the CSV and the heatmaps must be there, and the exit code must be kept."""
+    csv_path, heat_dir = tmp_path / "out.csv", tmp_path / "heat"
+    json_run = _run_cli_process("predict", *map(str, batch), "--model", str(tiny_model_path), "--json",
+                                "--heatmaps", str(heat_dir))
+    assert json_run.returncode == 0, json_run.stderr
+    records = json.loads(json_run.stdout)
+    assert [r["path"] for r in records] == [str(p) for p in batch]
+    ok = [r for r in records if r["status"] == "ok"]
+    assert ok and len(list(heat_dir.glob("*_gradcam.png"))) == len(ok)
+    csv_run = _run_cli_process("predict", *map(str, batch), "--model", str(tiny_model_path), "--csv", str(csv_path))
+    assert csv_run.returncode == 0, csv_run.stderr
+    assert len(csv_path.read_text().strip().splitlines()) == len(batch) + 1
+    bad = _run_cli_process("predict", str(batch[0]), "--model", str(tmp_path / "absent.pneumo"))
+    assert bad.returncode == EXIT_MODEL and bad.stderr.strip().startswith("error: cannot load model")
+    assert "Traceback" not in bad.stderr
+
+
+def test_predict_process_matches_the_in_process_results(run, tiny_model_path, batch):
+    """Forked decoding (the CLI) and threaded decoding (the library) give the same records."""
+    proc = _run_cli_process("predict", *map(str, batch), "--model", str(tiny_model_path), "--json")
+    code, out, _ = run("predict", *map(str, batch), "--model", str(tiny_model_path), "--json")
+    assert proc.returncode == 0 and code == 0
+    strip = [{k: v for k, v in r.items() if k != "timing_ms"} for r in json.loads(proc.stdout)]
+    assert strip == [{k: v for k, v in r.items() if k != "timing_ms"} for r in json.loads(out)]

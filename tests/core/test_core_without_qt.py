@@ -45,7 +45,7 @@ from pneumo_desktop import cli, selftest
 
 model, image = sys.argv[1], sys.argv[2]
 codes = [cli.main(["predict", "--model", model, "--json", image]), cli.main(["info", "--model", model, "--json"])]
-result = selftest.run_self_test(open_window=False)
+result = selftest.run_self_test(open_window=True)
 window = selftest._open_and_close_window()
 
 print("@@RESULT@@" + json.dumps({

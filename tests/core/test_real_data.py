@@ -37,9 +37,10 @@ def test_training_on_train_mini_generalises_to_the_test_split(shared_data, synth
     assert report["n_refused"] <= 0.05 * report["n"], f"the gate refused real X-rays: {summary}"
 
 
-@pytest.mark.parametrize("model", ["default", "subtype"])
+@pytest.mark.parametrize("model", ["default", "ensemble", "subtype"])
 def test_shipped_model_reproduces_its_recorded_test_metrics(shared_data, record_property, model):
-    path = {"default": paths.DEFAULT_MODEL_PATH, "subtype": paths.SUBTYPE_MODEL_PATH}[model]
+    path = {"default": paths.DEFAULT_MODEL_PATH, "ensemble": paths.ENSEMBLE_MODEL_PATH,
+            "subtype": paths.SUBTYPE_MODEL_PATH}[model]
     if not path.is_file():
         pytest.skip(f"no shipped model at {path}")
     clf = Classifier.load(path)

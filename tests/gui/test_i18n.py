@@ -110,3 +110,21 @@ def test_language_resolution():
     assert i18n.format_duration(42) == "42 s"
     assert i18n.format_duration(200) == "3 min 20 s"
     assert i18n.format_duration(3 * 3600 + 300) == "3 h 05 min"
+
+
+def test_probabilities_never_display_as_certain(qapp):
+    from PySide6.QtCore import QLocale
+
+    from pneumo_desktop.gui.i18n import format_probability
+
+    previous = QLocale()
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    try:
+        assert format_probability(0.9996) == "> 99.9%"
+        assert format_probability(1.0) == "100.0%"
+        assert format_probability(0.0004) == "< 0.1%"
+        assert format_probability(0.0) == "0.0%"
+        assert format_probability(0.973) == "97.3%"
+        assert format_probability(None) == "—"
+    finally:
+        QLocale.setDefault(previous)
