@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model")
     e.add_argument("--json", action="store_true")
     e.add_argument("--threshold", type=_threshold_arg)
+    e.add_argument("--record", action="store_true",
+                   help="store these metrics as the model file's test metrics (rewrites --model atomically)")
 
     i = sub.add_parser("info", help="show a model file's metadata")
     i.add_argument("--model")
@@ -303,6 +305,16 @@ def cmd_evaluate(args) -> int:
 
     classifier = _load_classifier(args.model)
     report = _evaluate_folder(classifier, args.data_dir, args.threshold)
+    if args.record:
+        if not args.model:
+            raise CliError("--record needs --model FILE; the shipped default is never rewritten in place")
+        if args.threshold is not None:
+            raise CliError("--record stores metrics at the model's own threshold; drop --threshold")
+        classifier.metadata["test_metrics"] = {k: v for k, v in report.items() if k != "roc"}
+        classifier.metadata["test_metrics"]["data_dir"] = str(args.data_dir)
+        classifier.metadata["test_metrics"]["precision_path"] = classifier.precision
+        classifier.save(args.model)
+        print(f"recorded the metrics in {args.model}", file=sys.stderr)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
