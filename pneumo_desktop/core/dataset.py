@@ -198,6 +198,10 @@ def _decode_one(path: str, prep: Preprocessing) -> np.ndarray:
     return prepare_image(read_image(path).pixels, prep)
 
 
+# Part of every cache key: bump it whenever decoding or preparation changes the pixels it makes.
+DECODE_CACHE_VERSION = 2
+
+
 def decode_images(
     paths: Iterable[str],
     prep: Preprocessing,
@@ -211,7 +215,7 @@ def decode_images(
     mtimes, and the preprocessing, so a second training run on the same folder skips decoding.
     """
     paths = [str(p) for p in paths]
-    key_source = repr((prep.to_dict(), [(p, *_stat_key(p)) for p in paths]))
+    key_source = repr((DECODE_CACHE_VERSION, prep.to_dict(), [(p, *_stat_key(p)) for p in paths]))
     cache_file = None
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"decoded-{hashlib.sha256(key_source.encode()).hexdigest()[:24]}.npz"
@@ -254,6 +258,7 @@ def decode_images(
 def _stat_key(path: str) -> tuple[int, int]:
     try:
         st = os.stat(path)
-        return st.st_size, int(st.st_mtime)
+        # Nanoseconds: a file rewritten within the same second must not hit the old entry.
+        return st.st_size, st.st_mtime_ns
     except OSError:
         return -1, -1

@@ -306,3 +306,21 @@ def test_unreadable_file_is_reported_not_skipped(synthetic_folder, tmp_path, syn
         assert not decoded.images[index].any()
         assert list(decoded.errors) == [str(bad)]
         assert "IM-0777-0001.png" in decoded.errors[str(bad)]
+
+
+def test_decode_cache_sees_a_same_size_rewrite_within_the_same_second(tmp_path, synth):
+    import os
+
+    # BMP is uncompressed: the rewrite below has exactly the same size, so only the mtime differs.
+    path = synth.write_png(tmp_path / "IM-0001-0001.bmp", synth.chest_image(1, False))
+    size = path.stat().st_size
+    prep = Preprocessing(input_size=64, equalise="none")
+    stamp = 1_700_000_000_100_000_000  # ns
+    os.utime(path, ns=(stamp, stamp))
+    first = ds.decode_images([path], prep, cache_dir=tmp_path / "cache").images[0].copy()
+    inverted = 255 - synth.chest_image(1, False)
+    synth.write_png(path, inverted)
+    assert path.stat().st_size == size
+    os.utime(path, ns=(stamp + 400_000_000, stamp + 400_000_000))  # same whole second
+    second = ds.decode_images([path], prep, cache_dir=tmp_path / "cache").images[0]
+    assert not np.array_equal(first, second)
