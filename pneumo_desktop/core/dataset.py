@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,7 +203,7 @@ DECODE_CACHE_VERSION = 2
 
 
 def decode_images(
-    paths: Iterable[str],
+    paths: Iterable[str | Path],
     prep: Preprocessing,
     workers: int = 2,
     cache_dir: str | Path | None = None,
@@ -212,8 +212,27 @@ def decode_images(
     """Decode and prepare every path once, in parallel threads (Pillow releases the GIL).
 
     With ``cache_dir``, the result is stored as ``.npz`` keyed by the paths, their sizes and
-    mtimes, and the preprocessing, so a second training run on the same folder skips decoding.
+    mtimes, the preprocessing and the decoder version, so a second training run on the same
+    folder skips decoding. ``progress(done, total)`` is called every 64 images.
     """
+    steps = iter_decode_images(paths, prep, workers, cache_dir)
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        if progress is not None:
+            progress(done, total)
+
+
+def iter_decode_images(
+    paths: Iterable[str | Path],
+    prep: Preprocessing,
+    workers: int = 2,
+    cache_dir: str | Path | None = None,
+) -> Generator[tuple[int, int], None, DecodedImages]:
+    """``decode_images`` as a generator: yields (done, total) every 64 images and returns the
+    DecodedImages. Closing it cancels the decodes not yet started and writes no cache."""
     paths = [str(p) for p in paths]
     key_source = repr((DECODE_CACHE_VERSION, prep.to_dict(), [(p, *_stat_key(p)) for p in paths]))
     cache_file = None
@@ -237,15 +256,19 @@ def decode_images(
         except ImageReadError as exc:
             return i, None, str(exc)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pneumo-dataset-decode")
+    try:
         for done, (i, image, error) in enumerate(pool.map(work, range(len(paths))), 1):
             if image is None:
                 errors[paths[i]] = error or "unreadable"
             else:
                 images[i] = image
                 ok[i] = True
-            if progress is not None and (done % 64 == 0 or done == len(paths)):
-                progress(done, len(paths))
+            if done % 64 == 0 or done == len(paths):
+                yield done, len(paths)
+    finally:
+        # On close: drop the queued decodes, wait only for the few running ones.
+        pool.shutdown(wait=True, cancel_futures=True)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(cache_file.name + f".{os.getpid()}.tmp.npz")

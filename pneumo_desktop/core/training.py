@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from .. import __version__
 from .classifier import Classifier
 from .dataset import (
-    DecodedImages, check_trainable, class_counts, decode_images, grouped_split, manifest_sha256,
+    DecodedImages, check_trainable, class_counts, grouped_split, iter_decode_images, manifest_sha256,
     scan_labelled_folder,
 )
 from .errors import DatasetError
@@ -129,6 +129,14 @@ class StatusMessage:
 
 
 @dataclass
+class DecodeProgress:
+    """Images decoded so far while the data is read (every 64 images); ``done`` <= ``total``."""
+
+    done: int
+    total: int
+
+
+@dataclass
 class TrainingFinished:
     classifier: Classifier
     history: list[dict]
@@ -136,7 +144,7 @@ class TrainingFinished:
     seconds: float
 
 
-TrainingEvent = DataReady | BatchDone | EpochDone | StatusMessage | TrainingFinished
+TrainingEvent = DataReady | BatchDone | EpochDone | StatusMessage | DecodeProgress | TrainingFinished
 
 
 def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
@@ -183,7 +191,8 @@ def train_model(
     yield StatusMessage("Decoding images…")
     # The cache holds resized, un-equalised images; equalisation follows augmentation.
     raw_prep = replace(prep, equalise="none")
-    decoded: DecodedImages = decode_images(table["path"], raw_prep, cache_dir=cache_dir)
+    # Progress during decoding is also where a cancel (closing this generator) takes effect.
+    decoded: DecodedImages = yield from _decode_with_progress(table["path"], raw_prep, cache_dir)
     keep = decoded.ok
     table = table.loc[keep].reset_index(drop=True)
     images = torch.from_numpy(decoded.images[keep])
@@ -363,6 +372,16 @@ def train_model(
         "history": history,
     }
     yield TrainingFinished(classifier, history, val_metrics, seconds)
+
+
+def _decode_with_progress(paths, prep: Preprocessing, cache_dir) -> Generator[DecodeProgress, None, DecodedImages]:
+    steps = iter_decode_images(paths, prep, cache_dir=cache_dir)
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        yield DecodeProgress(done, total)
 
 
 SHIFTED_VALIDATION = AugmentConfig(

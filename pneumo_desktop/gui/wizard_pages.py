@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import DatasetError, ModelFileError
 from ..core.evaluation import sensitivity_specificity_at
 from ..core.training import (
-    BatchDone, DataReady, EpochDone, StatusMessage, TrainingConfig, TrainingFinished,
+    BatchDone, DataReady, DecodeProgress, EpochDone, StatusMessage, TrainingConfig, TrainingFinished,
 )
 from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, RESOURCES_DIR, user_cache_dir, user_models_dir
 from .image_grid import ImageGrid
@@ -724,6 +724,9 @@ class TrainingPage(_Page):
             wizard.split_table = event.table
         elif isinstance(event, StatusMessage):
             self.status_label.setText(self._status_text(event.text))
+        elif isinstance(event, DecodeProgress):
+            self.status_label.setText(self.tr("Reading and preparing the images… {done} of {total}").format(
+                done=f"{event.done:,}", total=f"{event.total:,}"))
         elif isinstance(event, DataReady):
             train = ", ".join(f"{k} {v:,}" for k, v in event.train_counts.items())
             val = ", ".join(f"{k} {v:,}" for k, v in event.val_counts.items())

@@ -1837,6 +1837,10 @@ bloque 1</translation>
         <translation>Leyendo y preparando las imágenes…</translation>
     </message>
     <message>
+        <source>Reading and preparing the images… {done} of {total}</source>
+        <translation>Leyendo y preparando las imágenes… {done} de {total}</translation>
+    </message>
+    <message>
         <source>Calibrating on the validation split…</source>
         <translation>Calibrando con la partición de validación…</translation>
     </message>

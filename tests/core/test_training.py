@@ -17,6 +17,7 @@ from pneumo_desktop.core.evaluate import run_evaluation
 from pneumo_desktop.core.training import (
     BatchDone,
     DataReady,
+    DecodeProgress,
     EpochDone,
     StatusMessage,
     TrainingConfig,
@@ -39,7 +40,13 @@ def one_torch_thread():
 def test_events_come_in_order(tiny_training):
     events, finished = tiny_training
     config = finished.classifier.metadata["training"]["config"]
-    kinds = [type(e) for e in events if not isinstance(e, StatusMessage)]
+    decoding = [e for e in events if isinstance(e, DecodeProgress)]
+    # Decode progress comes first, counts up to every file, and only before DataReady.
+    assert decoding and decoding[-1].done == decoding[-1].total
+    assert all(a.done < b.done for a, b in zip(decoding, decoding[1:]))
+    first_ready = next(i for i, e in enumerate(events) if isinstance(e, DataReady))
+    assert all(isinstance(e, (DecodeProgress, StatusMessage)) for e in events[:first_ready])
+    kinds = [type(e) for e in events if not isinstance(e, (StatusMessage, DecodeProgress))]
     assert kinds[0] is DataReady
     assert kinds[-1] is TrainingFinished
     assert kinds.count(DataReady) == 1 and kinds.count(TrainingFinished) == 1
@@ -270,3 +277,37 @@ def test_prepare_tables_refuses_untrainable_folders(synthetic_folder, tmp_path):
     shutil.copy(synthetic_folder / "PNEUMONIA" / "person1_bacteria_0.png", tmp_path / "one" / "PNEUMONIA")
     with pytest.raises(DatasetError, match="too few images"):
         prepare_tables(tmp_path / "one", TrainingConfig())
+
+
+def test_closing_training_while_it_decodes_stops_the_decoding(synthetic_folder, synth, tmp_path, monkeypatch):
+    """A cancel during the decode phase takes effect at the next progress event: the images not
+    yet started are never decoded, and nothing is cached."""
+    from pneumo_desktop.core import dataset
+    from pneumo_desktop.core.training import DecodeProgress
+
+    calls = []
+    real_decode = dataset._decode_one
+
+    def slow_decode(path, prep):
+        calls.append(path)
+        threading.Event().wait(0.01)
+        return real_decode(path, prep)
+
+    monkeypatch.setattr(dataset, "_decode_one", slow_decode)
+    root = tmp_path / "big"
+    for i in range(200):  # 400 files: enough that a cancel lands long before the end
+        for label, pneumonia in (("NORMAL", False), ("PNEUMONIA", True)):
+            name = f"IM-{i:04d}-0001.png" if label == "NORMAL" else f"person{i}_bacteria_{i}.png"
+            synth.write_png(root / label / name, synth.chest_image(i, pneumonia, size=64))
+    config = synth.tiny_config()
+    table = prepare_tables(root, config)
+    events = train_model(table, config, cache_dir=tmp_path / "cache")
+    progress = None
+    for event in events:
+        if isinstance(event, DecodeProgress):
+            progress = event
+            break
+    assert progress is not None and progress.done == 64 and progress.total == 400
+    events.close()
+    assert len(calls) < 200, f"{len(calls)} of 400 files were decoded after the cancel"
+    assert not list((tmp_path / "cache").glob("*.npz"))
