@@ -52,6 +52,15 @@ def _load_classifier(path: str | None):
         raise CliError(f"cannot load model: {exc}", EXIT_MODEL) from None
 
 
+def _save_model(classifier, path: str | Path) -> None:
+    """Write a model file atomically; a folder that cannot be written is a one-line error (the
+    previous file at ``path``, if any, is left as it was)."""
+    try:
+        classifier.save(path)
+    except OSError as exc:
+        raise CliError(f"cannot write the model file {path}: {exc.strerror or exc}") from None
+
+
 def _threshold_arg(text: str) -> float:
     try:
         value = float(text)
@@ -282,7 +291,7 @@ def cmd_train(args) -> int:
         report = _evaluate_folder(classifier, args.test_dir, None)
         classifier.metadata["test_metrics"] = {k: v for k, v in report.items() if k != "roc"}
         classifier.metadata["test_metrics"]["data_dir"] = str(args.test_dir)
-    classifier.save(out)
+    _save_model(classifier, out)
     vm = finished.validation_metrics
     print(f"saved {out} in {finished.seconds:.0f} s: validation accuracy {vm['accuracy']:.4f}, "
           f"AUC {vm['auc']}, threshold {classifier.threshold:.3f}, temperature {classifier.temperature:.3f}",
@@ -313,7 +322,7 @@ def cmd_evaluate(args) -> int:
         classifier.metadata["test_metrics"] = {k: v for k, v in report.items() if k != "roc"}
         classifier.metadata["test_metrics"]["data_dir"] = str(args.data_dir)
         classifier.metadata["test_metrics"]["precision_path"] = classifier.precision
-        classifier.save(args.model)
+        _save_model(classifier, args.model)
         print(f"recorded the metrics in {args.model}", file=sys.stderr)
     if args.json:
         json.dump(report, sys.stdout, indent=2)

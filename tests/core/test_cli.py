@@ -351,3 +351,50 @@ def test_predict_process_matches_the_in_process_results(run, tiny_model_path, ba
     assert proc.returncode == 0 and code == 0
     strip = [{k: v for k, v in r.items() if k != "timing_ms"} for r in json.loads(proc.stdout)]
     assert strip == [{k: v for k, v in r.items() if k != "timing_ms"} for r in json.loads(out)]
+
+
+def test_evaluate_record_stores_the_metrics_in_the_model_file(run, tiny_model_path, eval_folder, tmp_path):
+    model = tmp_path / "recorded.pneumo"
+    model.write_bytes(tiny_model_path.read_bytes())
+    code, out, err = run("evaluate", eval_folder, "--model", model, "--json", "--record")
+    assert code == 0, err
+    report = json.loads(out)
+    stored = Classifier.load(model).metadata["test_metrics"]
+    assert stored["n"] == report["n"] == 16
+    assert stored["accuracy"] == pytest.approx(report["accuracy"])
+    assert stored["data_dir"] == str(eval_folder)
+
+
+@pytest.mark.parametrize("extra", [[], ["--threshold", "0.4"]])
+def test_evaluate_record_refusals_leave_the_model_untouched(run, tiny_model_path, eval_folder, tmp_path, extra):
+    model = tmp_path / "kept.pneumo"
+    model.write_bytes(tiny_model_path.read_bytes())
+    before = model.read_bytes()
+    args = ["evaluate", eval_folder, "--record", *extra] + (["--model", model] if extra else [])
+    code, _, err = run(*args)
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "--record")
+    assert model.read_bytes() == before
+
+
+def test_model_write_failures_are_one_line_errors(run, tiny_model_path, eval_folder, synthetic_folder, tmp_path,
+                                                  monkeypatch):
+    """A folder that cannot be written (read-only media, permissions) gives a message, not a
+    traceback, and the model file already there is unchanged."""
+    def refuse(self, path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Classifier, "save", refuse)
+    model = tmp_path / "kept.pneumo"
+    model.write_bytes(tiny_model_path.read_bytes())
+    code, _, err = run("evaluate", eval_folder, "--model", model, "--record")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "cannot write the model file", "Permission denied")
+    assert model.read_bytes() == tiny_model_path.read_bytes()
+    code, _, err = run("train", synthetic_folder, "--out", tmp_path / "new.pneumo", "--epochs", "1",
+                       "--input-size", "64", "--widths", "8,8,8,8", "--cache-dir", tmp_path / "cache")
+    assert code == EXIT_USAGE
+    # Training prints its progress on stderr first; the error is the last line.
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: cannot write the model file")
+    assert not (tmp_path / "new.pneumo").exists()
