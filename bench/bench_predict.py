@@ -41,7 +41,7 @@ def single_image(classifier, paths: list[Path], runs: int) -> tuple[list[list], 
     stages = ["decode (read_image)", "gate (check_image)", "preprocess (prepare)", "predict (predict_batch, B=1)",
               "Grad-CAM (gradcam)", "predict, then Grad-CAM", "predict + Grad-CAM in one pass (as predict --heatmaps)",
               "whole file: decode..predict+Grad-CAM (one pass)"]
-    one_pass = len(classifier.tta_shifts) == 1 and not any(classifier.tta_shifts[0])
+    one_pass = classifier.single_view
     samples: dict[str, list[float]] = {s: [] for s in stages}
 
     def one(path: Path, record: bool) -> None:

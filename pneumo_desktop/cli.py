@@ -183,10 +183,9 @@ def cmd_predict(args) -> int:
     except (KeyError, TypeError, ValueError) as exc:
         raise CliError(f"cannot load model: {model_path.name}: bad preprocessing metadata ({exc})", EXIT_MODEL) from None
     paths = [str(p) for p in list_input_files(args.paths)]
-    # Forked decode processes on Linux (torch's import holds the GIL, so decode threads would
-    # mostly wait); threads elsewhere.
-    # Forking is only worth it (and only safe) before torch has started its thread pools; a
-    # process that already holds torch, such as a test calling main(), decodes in threads.
+    # Forked decode processes on Linux: torch's import holds the GIL, so decode threads would
+    # mostly wait. Forking is only worth it (and only safe) before torch has started its thread
+    # pools; elsewhere, or in a process that already holds torch (a test calling main()), threads.
     fork = can_fork() and "torch" not in sys.modules
     decoder = DecodeQueue(paths, prep, workers=2, lookahead=max(2 * args.batch_size, 1024),
                           processes=fork)

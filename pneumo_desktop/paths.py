@@ -15,7 +15,7 @@ RESOURCES_DIR = PACKAGE_DIR / "resources"
 MODELS_DIR = RESOURCES_DIR / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "default.pneumo"
 SUBTYPE_MODEL_PATH = MODELS_DIR / "subtype.pneumo"
-# The slower snapshot ensemble (3 networks x 5 shifted views), kept for comparison and for users
+# The slower seed-and-snapshot ensemble (9 networks x 5 shifted views), kept for comparison and for users
 # who prefer its validation figures over the fast default's speed.
 ENSEMBLE_MODEL_PATH = MODELS_DIR / "ensemble.pneumo"
 BUILTIN_MODEL_PATHS = (DEFAULT_MODEL_PATH, ENSEMBLE_MODEL_PATH, SUBTYPE_MODEL_PATH)

@@ -54,6 +54,12 @@ class Classifier:
         forced = os.environ.get("PNEUMO_DESKTOP_PRECISION", "").lower()
         self.precision = "fp32" if forced == "fp32" or not cpu_has_fast_bf16() else "bf16"
 
+    @property
+    def single_view(self) -> bool:
+        """True when the model has one unshifted test-time view: a forward pass of the members
+        on the image itself is then the whole prediction (what one-pass Grad-CAM relies on)."""
+        return len(self.tta_shifts) == 1 and not any(self.tta_shifts[0])
+
     def autocast(self):
         """The autocast context every inference forward runs under (see ``precision``)."""
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")

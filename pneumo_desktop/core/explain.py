@@ -37,6 +37,17 @@ def _forward_keeping_last_activation(member: ChestCNN, x: torch.Tensor
     return activation, logits.float(), feats.float()
 
 
+def _forward_members(classifier: Classifier, batch_u8: np.ndarray
+                     ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    """Every inference member on uint8 (B, S, S): per member, the last block's activation (a
+    leaf that requires grad), logits (B, K) and features (B, F). Call it with gradients enabled,
+    outside inference mode and under ``classifier.autocast()``."""
+    x = classifier.to_input(batch_u8)
+    outputs = [_forward_keeping_last_activation(member, x) for member in classifier.inference_members]
+    acts, logits, feats = (list(column) for column in zip(*outputs))
+    return acts, logits, feats
+
+
 def _cams_from(activations: list[torch.Tensor], logits: list[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
     """Grad-CAMs float32 (B, h, w), each normalised to [0, 1] by its maximum.
 
@@ -71,14 +82,8 @@ def gradcam(classifier: Classifier, image_u8: np.ndarray, target_class: int | No
     (default: the arg-max class). output_size: (height, width) of the returned map (default
     (S, S)). Returns (heatmap float32 (H, W) in [0, 1], explained class index).
     """
-    x = classifier.to_input(image_u8[None])
     with torch.inference_mode(False), torch.enable_grad(), classifier.autocast():
-        x = x.clone()
-        acts, logits = [], []
-        for member in classifier.inference_members:
-            activation, member_logits, _ = _forward_keeping_last_activation(member, x)
-            acts.append(activation)
-            logits.append(member_logits)
+        acts, logits, _ = _forward_members(classifier, image_u8[None])
         if target_class is None:
             target_class = int(torch.stack(logits).mean(0).argmax(1)[0])
         cam = _cams_from(acts, logits, torch.tensor([int(target_class)]))[0].numpy()
@@ -96,17 +101,10 @@ def predict_with_gradcam(classifier: Classifier, batch_u8: np.ndarray, threshold
     float32 (B, F), decisions int64 (B,), heatmaps: B float32 arrays in [0, 1] at
     ``output_sizes[i]`` (default (S, S))).
     """
-    if len(classifier.tta_shifts) != 1 or any(classifier.tta_shifts[0]):
+    if not classifier.single_view:
         raise ValueError("predict_with_gradcam needs a model with one unshifted view")
-    x = classifier.to_input(batch_u8)
     with torch.inference_mode(False), torch.enable_grad(), classifier.autocast():
-        x = x.clone()
-        acts, logits, feats = [], [], []
-        for member in classifier.inference_members:
-            activation, member_logits, member_feats = _forward_keeping_last_activation(member, x)
-            acts.append(activation)
-            logits.append(member_logits)
-            feats.append(member_feats)
+        acts, logits, feats = _forward_members(classifier, batch_u8)
         mean_logits = torch.stack(logits).mean(0).detach()
         probs = torch.softmax(mean_logits / classifier.temperature, dim=1).double().numpy()
         decisions = classifier.decide(probs, threshold)

@@ -100,7 +100,7 @@ def _infer_batch(classifier: Classifier, batch: list[DecodedInput], threshold: f
     if ok:
         start = time.perf_counter()
         stack = np.stack([d.image_u8 for d in ok])
-        one_pass = heatmaps and len(classifier.tta_shifts) == 1 and not any(classifier.tta_shifts[0])
+        one_pass = heatmaps and classifier.single_view
         if one_pass:
             from .explain import predict_with_gradcam
 
