@@ -727,6 +727,9 @@ class TrainingPage(_Page):
         elif isinstance(event, DecodeProgress):
             self.status_label.setText(self.tr("Reading and preparing the images… {done} of {total}").format(
                 done=f"{event.done:,}", total=f"{event.total:,}"))
+            # The bar follows the reading too; DataReady resets it for the training batches.
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * event.done / max(1, event.total)))
         elif isinstance(event, DataReady):
             train = ", ".join(f"{k} {v:,}" for k, v in event.train_counts.items())
             val = ", ".join(f"{k} {v:,}" for k, v in event.val_counts.items())
