@@ -91,6 +91,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _fraction_or_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must lie between 0 and 1")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, like every other usage error here
         raise CliError(f"{self.prog}: {message}")
@@ -135,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="augment the equalised image (intensity changes then survive to the model)")
     t.add_argument("--aspect-jitter", type=float, default=1.0, metavar="R",
                    help="augment with width/height ratios from 1/R to R (default 1: off)")
+    t.add_argument("--haze", type=_fraction_or_zero, default=0.0, metavar="P",
+                   help="probability of a haze (lower local contrast) before equalisation (default 0: off)")
+    t.add_argument("--raw-noise", type=_fraction_or_zero, default=0.0, metavar="STD",
+                   help="largest detector-noise standard deviation before equalisation, on a 0-1 scale (default 0)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
     t.add_argument("--classes", choices=("folders", "subtype"), default="folders",
                    help="'subtype' splits PNEUMONIA into BACTERIA and VIRUS by file name")
@@ -250,7 +264,8 @@ def cmd_train(args) -> int:
         widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
         label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
         min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
-        augmentation=AugmentConfig(aspect_max=args.aspect_jitter),
+        augmentation=AugmentConfig(aspect_max=args.aspect_jitter, haze_prob=args.haze,
+                                   raw_noise_std=args.raw_noise),
     )
     try:
         config.validate()

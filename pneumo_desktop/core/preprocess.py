@@ -111,9 +111,45 @@ class AugmentConfig:
     # were squashed to squares from originals of different aspect ratios, and the squash differs
     # by hospital batch and by class, so rib and heart proportions must not carry the label.
     aspect_max: float = 1.0
+    # Acquisition changes applied to the raw image *before* equalisation (``acquire_batch``),
+    # as a different exposure or detector would produce them. Haze blends the image with a
+    # heavily blurred copy of itself: the lungs' local contrast drops as with a softer beam or
+    # more scatter, which global equalisation cannot undo. An unaugmented model reads such a
+    # veil over a normal chest as pneumonia (see docs/experiments.md, E9).
+    haze_prob: float = 0.0
+    haze_max: float = 0.6
+    haze_sigma_frac: tuple[float, float] = (0.03, 0.1)  # blur sigma as a fraction of the side
+    raw_noise_std: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def acquires(self) -> bool:
+        """True when ``acquire_batch`` changes anything."""
+        return (self.haze_prob > 0 and self.haze_max > 0) or self.raw_noise_std > 0
+
+
+def acquire_batch(batch_u8: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Random acquisition changes on raw (not yet equalised) images.
+
+    batch_u8: uint8 (B, S, S) -> uint8 (B, S, S). Each image gets haze with probability
+    ``haze_prob`` (blend weight uniform in [0, haze_max], blur sigma uniform in
+    ``haze_sigma_frac`` times S) and Gaussian noise with a standard deviation uniform in
+    [0, raw_noise_std] (on the [0, 1] scale).
+    """
+    b, s, _ = batch_u8.shape
+    x = batch_u8.to(torch.float32).unsqueeze(1) / 255.0
+    if cfg.haze_prob > 0 and cfg.haze_max > 0:
+        lo, hi = cfg.haze_sigma_frac
+        sigma = s * (lo + (hi - lo) * torch.rand(b, generator=generator))
+        weight = cfg.haze_max * torch.rand(b, generator=generator)
+        weight = torch.where(torch.rand(b, generator=generator) < cfg.haze_prob, weight, torch.zeros(b))
+        x = x + weight.view(b, 1, 1, 1) * (gaussian_blur_batch(x, sigma) - x)
+    if cfg.raw_noise_std > 0:
+        std = cfg.raw_noise_std * torch.rand(b, generator=generator)
+        x = x + std.view(b, 1, 1, 1) * torch.randn(x.shape, generator=generator)
+    return torch.round(x.clamp(0.0, 1.0) * 255.0).to(torch.uint8).squeeze(1)
 
 
 def augment_batch(batch_u8: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:

@@ -34,7 +34,7 @@ from .errors import DatasetError
 from .gate import fit_feature_gate
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
-from .preprocess import AugmentConfig, Preprocessing, augment_batch, equalise_batch, to_model_input
+from .preprocess import AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input
 
 NORMAL_CLASS_NAMES = ("NORMAL", "normal", "Normal")
 
@@ -244,6 +244,9 @@ def train_model(
                     group["lr"] = lr
                 idx = order[b * config.batch_size:(b + 1) * config.batch_size]
                 batch = images[idx]
+                if config.augment and config.augmentation.acquires:
+                    # A different exposure or detector changes the raw image, before equalisation.
+                    batch = acquire_batch(batch, config.augmentation, gen)
                 if config.augment and config.augment_after_equalise:
                     # Intensity changes survive on top of the equalised image, so the model also
                     # learns to ignore the residual, non-monotonic differences equalisation leaves.
