@@ -34,6 +34,7 @@ from .errors import DatasetError
 from .gate import fit_feature_gate
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
+from .stress import stress_metrics
 from .preprocess import AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input
 
 NORMAL_CLASS_NAMES = ("NORMAL", "normal", "Normal")
@@ -342,6 +343,12 @@ def train_model(
     shifted_metrics = evaluate_arrays(val_y.numpy(), classifier.decide(shifted_probs), shifted_abnormal, classes,
                                       threshold, normal_index, n_bootstrap=200, seed=config.seed)
 
+    # One-sided acquisition stresses on the validation normals (core/stress.py): the figure that
+    # showed why normals from another acquisition are called pneumonia. Reported, never used to
+    # choose anything inside this run.
+    yield StatusMessage("Stress-testing on the validation split…")
+    stress = stress_metrics(classifier, images[val_idx], val_y.numpy() != normal_index)
+
     yield StatusMessage("Fitting the unfamiliar-image gate…")
     # A seeded sample of training images is plenty for a mean and covariance of F features, and
     # keeps this step short for ensembles with many test-time views.
@@ -357,6 +364,7 @@ def train_model(
                                   "(best specificity under that constraint)")
     metadata["validation_metrics"] = {k: v for k, v in val_metrics.items() if k not in ("roc",)}
     metadata["validation_shifted_metrics"] = {k: v for k, v in shifted_metrics.items() if k not in ("roc",)}
+    metadata["validation_stress_metrics"] = stress
     metadata["test_metrics"] = None
     metadata["training"] = {
         "command": command,

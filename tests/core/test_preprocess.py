@@ -8,6 +8,7 @@ import torch
 
 from pneumo_desktop.core.preprocess import (
     AugmentConfig,
+    acquire_batch,
     Preprocessing,
     augment_batch,
     clahe,
@@ -242,3 +243,39 @@ def test_aspect_jitter_off_by_default_keeps_the_random_stream():
     a = augment_batch(batch, AugmentConfig(), torch.Generator().manual_seed(1))
     b = augment_batch(batch, AugmentConfig(aspect_max=1.0), torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
+
+
+# ----- acquisition changes before equalisation -----------------------------------------------
+def _local_contrast(batch: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference from a 9x9 box mean, per image: float (B,)."""
+    x = batch.float().unsqueeze(1)
+    local_mean = torch.nn.functional.avg_pool2d(x, 9, stride=1, padding=4, count_include_pad=False)
+    return (x - local_mean).abs().mean(dim=(1, 2, 3))
+
+
+def test_acquire_batch_is_off_by_default_and_returns_raw_uint8(batch_u8):
+    assert not AugmentConfig().acquires
+    out = acquire_batch(batch_u8, AugmentConfig(), torch.Generator().manual_seed(0))
+    assert out.dtype == torch.uint8 and torch.equal(out, batch_u8)
+
+
+def test_haze_lowers_local_contrast_and_survives_equalisation(batch_u8):
+    """Haze is not a monotonic remapping, so global equalisation cannot take it away."""
+    cfg = AugmentConfig(haze_prob=1.0, haze_max=0.8, raw_noise_std=0.0)
+    original = batch_u8.clone()
+    hazy = acquire_batch(batch_u8, cfg, torch.Generator().manual_seed(5))
+    assert torch.equal(batch_u8, original), "the input batch was modified in place"
+    assert hazy.dtype == torch.uint8 and hazy.shape == batch_u8.shape
+    assert bool((_local_contrast(hazy) < _local_contrast(batch_u8)).all())
+    eq_plain = equalise_batch(batch_u8, "hist")
+    eq_hazy = equalise_batch(hazy, "hist")
+    assert float((eq_hazy.float() - eq_plain.float()).abs().mean()) > 2.0
+    # Deterministic for a seeded generator.
+    assert torch.equal(hazy, acquire_batch(batch_u8, cfg, torch.Generator().manual_seed(5)))
+
+
+def test_raw_noise_adds_noise_of_the_requested_scale(batch_u8):
+    flat = torch.full((8, 64, 64), 128, dtype=torch.uint8)
+    noisy = acquire_batch(flat, AugmentConfig(raw_noise_std=0.04), torch.Generator().manual_seed(1))
+    std = (noisy.float() / 255.0).std(dim=(1, 2))
+    assert float(std.max()) <= 0.045 and float(std.max()) > 0.005

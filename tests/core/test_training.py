@@ -135,6 +135,13 @@ def test_finished_classifier_and_metadata(tiny_training, synthetic_folder):
     shifted = meta["validation_shifted_metrics"]
     assert shifted["n"] == vm["n"] and shifted["threshold"] == vm["threshold"]
     assert 0.0 <= shifted["accuracy"] <= 1.0 and "roc" not in shifted
+    # So is the stress validation: every one-sided change, with its AUC and specificity.
+    from pneumo_desktop.core.stress import STRESSES
+
+    stress = meta["validation_stress_metrics"]
+    assert set(stress["changes"]) == set(STRESSES)
+    assert all(0.0 <= c["specificity"] <= 1.0 for c in stress["changes"].values())
+    assert stress["mean_auc"] == pytest.approx(np.mean([c["auc"] for c in stress["changes"].values()]))
 
 
 def test_tiny_model_learns_the_synthetic_task(tiny_classifier, synth, tmp_path):

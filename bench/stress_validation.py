@@ -1,0 +1,70 @@
+"""Stress validation of model files: one-sided acquisition changes on the validation normals.
+
+    python bench/stress_validation.py MODEL [MODEL ...] [--data DIR] [--threads 2] [--json]
+
+Rebuilds each model's own patient-grouped validation split from ``--data`` (the training folder
+it was trained on) with the seed and validation fraction stored in the model file, applies each
+change of ``pneumo_desktop.core.stress.STRESSES`` to the normal images only, and prints AUC and
+specificity at the stored threshold per change, with the means. Training stores the same
+figures as ``validation_stress_metrics`` from the day this script was added (session 8); this
+script gives them for models trained before that. Uses no test data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import _common as C
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--data", default=str(C.DEFAULT_TRAIN_FULL), help="the training folder the models used")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from pneumo_desktop.core.classifier import Classifier
+    from pneumo_desktop.core.dataset import decode_images, grouped_split, scan_labelled_folder
+    from pneumo_desktop.core.imageprep import Preprocessing
+    from pneumo_desktop.core.stress import STRESSES, stress_metrics
+    from pneumo_desktop.paths import user_cache_dir
+
+    table = scan_labelled_folder(args.data)
+    results = {}
+    for path in args.models:
+        classifier = Classifier.load(path)
+        config = classifier.metadata["training"]["config"]
+        split = grouped_split(table, config["val_fraction"], config["seed"])
+        val = split[split["split"] == "val"].reset_index(drop=True)
+        raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")
+        decoded = decode_images(val["path"], raw_prep, cache_dir=user_cache_dir() / "decoded")
+        is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
+        results[Path(path).name] = stress_metrics(classifier, decoded.images[decoded.ok], is_abnormal)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(C.header("Stress validation (validation normals changed, abnormal images as they are)",
+                   C.machine_info(args.threads), {"data": args.data}))
+    names = list(results)
+    header = "| change to validation normals | " + " | ".join(f"{n} AUC / spec" for n in names) + " |"
+    print(header)
+    print("|" + "---|" * (len(names) + 1))
+    for change in STRESSES:
+        cells = [f"{results[n]['changes'][change]['auc']:.4f} / {results[n]['changes'][change]['specificity']:.3f}"
+                 for n in names]
+        print(f"| {change} | " + " | ".join(cells) + " |")
+    cells = [f"**{results[n]['mean_auc']:.4f} / {results[n]['mean_specificity']:.3f}**" for n in names]
+    print("| **mean** | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
