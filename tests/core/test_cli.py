@@ -296,6 +296,8 @@ def test_info(run, tiny_model_path, tiny_classifier):
     code, out, _ = run("info", "--model", tiny_model_path)
     assert code == 0
     assert tiny_classifier.version in out and "NORMAL, PNEUMONIA" in out
+    stress = tiny_classifier.metadata["validation_stress_metrics"]
+    assert f"validation stress (changes to the normals): mean AUC {stress['mean_auc']:.4f}" in out
     code, _, err = run("info", "--model", Path(tiny_model_path).parent / "nothing.pneumo")
     assert code == EXIT_MODEL
     assert_one_line_error(err, "cannot load model")
