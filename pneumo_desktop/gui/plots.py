@@ -1,4 +1,4 @@
-"""Matplotlib plots embedded in Qt: training curves, confusion matrix, ROC curve.
+"""Matplotlib plots embedded in Qt: training curves, confusion matrix, ROC curve, reliability.
 
 Every canvas is a ``FigureCanvasQTAgg(Figure())`` (never pyplot, which keeps global state and
 its own event loop). Colours follow the Okabe-Ito colour-blind-safe palette, and the figure
@@ -16,6 +16,8 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from ..figures import draw_reliability, reliability_points
 
 BLUE = "#0072B2"      # Okabe-Ito blue: the new model / training
 ORANGE = "#D55E00"    # Okabe-Ito vermillion: validation
@@ -257,4 +259,46 @@ class RocCanvas(PlotCanvas):
     def show_message(self, text: str) -> None:
         self.ax.text(0.5, 0.5, text, ha="center", va="center", color=self._fg, fontsize=FONT,
                      transform=self.ax.transAxes, wrap=True)
+        self.draw_idle()
+
+
+class ReliabilityCanvas(PlotCanvas):
+    """Reliability diagrams: observed fraction abnormal against the predicted P(abnormal).
+
+    ``add_model(key, reliability, ece, label, colour, dashed)`` draws one model's bins (from an
+    evaluation report's ``reliability``); ``clear()`` starts again. ``models`` maps each key
+    to its (mean predicted, observed) arrays, for tests.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent, width=4.2, height=3.6)
+        self.models: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        self.models = {}
+        self.figure.clear()
+        ax = self.figure.add_subplot(1, 1, 1)
+        self.ax = ax
+        self._style(ax)
+        ax.plot([0, 1], [0, 1], ":", color=self._fg, alpha=0.5, lw=1, label=self.tr("perfect calibration"))
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_aspect("equal")
+        ax.grid(True, alpha=0.25)
+        ax.set_xlabel(self.tr("Predicted probability of disease"), fontsize=FONT)
+        ax.set_ylabel(self.tr("Observed fraction with disease"), fontsize=FONT)
+        ax.set_title(self.tr("Calibration (marker size: images per bin)"), fontsize=FONT + 1)
+        self.draw_idle()
+
+    def add_model(self, key: str, reliability: dict | None, ece: float | None, label: str,
+                  colour: str = BLUE, dashed: bool = False) -> None:
+        if not reliability:
+            return
+        mean_p, freq, _ = reliability_points(reliability)
+        self.models[key] = (mean_p, freq)
+        ece_text = "–" if ece is None or not np.isfinite(ece) else f"{ece:.3f}"
+        draw_reliability(self.ax, reliability, label=self.tr("{label}, ECE {ece}").format(label=label, ece=ece_text),
+                         colour=colour, fg=self._fg, dashed=dashed, draw_diagonal=False)
+        self._legend(self.ax, loc="upper left")
         self.draw_idle()

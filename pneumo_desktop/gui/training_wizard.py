@@ -8,8 +8,9 @@ person presses *Save model* on the last page, after which ``model_adopted(path, 
 is emitted.
 
 ``TrainingWizard(active_classifier, parent, base_config=None)``: ``base_config`` supplies the
-defaults of the settings page and every setting the page does not show (input size, widths…);
-tests pass a tiny network here.
+defaults of the settings page and every setting the page does not show (input size, widths…).
+Without one, the wizard starts from ``recommended_config()``, the shipped default model's
+recipe; tests pass a tiny network here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSize, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
-from ..core.training import TrainingConfig
+from ..core.training import TrainingConfig, recommended_config
 from .wizard_jobs import estimate_training_seconds, sanitise_model_name  # noqa: F401 - re-exported
 from .wizard_pages import AdoptPage, DataPage, EvaluationPage, SettingsPage, TrainingPage, format_duration  # noqa: F401
 
@@ -40,7 +41,7 @@ class TrainingWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoDefaultButton, True)
         self.setMinimumSize(QSize(960, 680))
         self.active_classifier = active_classifier
-        self.base_config = base_config if base_config is not None else TrainingConfig()
+        self.base_config = base_config if base_config is not None else recommended_config()
         self.n_bootstrap = int(n_bootstrap)
         # State filled in as the pages go.
         self.data_dir: str | None = None
@@ -136,7 +137,7 @@ def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 
             active_classifier = Classifier.load(DEFAULT_MODEL_PATH)
         except Exception:  # noqa: BLE001 - a screenshot without comparison is still useful
             active_classifier = None
-    config = base_config if base_config is not None else TrainingConfig()
+    config = base_config if base_config is not None else recommended_config()
     from dataclasses import replace
 
     config = replace(config, epochs=int(epochs))
@@ -181,6 +182,9 @@ def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 
         if not _wait_until(lambda: wizard.evaluation_page.state != "running", timeout_s):
             raise TimeoutError("evaluation took too long")
         shot("wizard_4_evaluation.png")
+        wizard.evaluation_page.curve_tabs.setCurrentIndex(1)
+        shot("wizard_4_calibration.png")
+        wizard.evaluation_page.curve_tabs.setCurrentIndex(0)
         wizard.next()
         shot("wizard_5_adopt.png")
     finally:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
     QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
-    QPushButton, QScrollArea, QSizePolicy, QSlider, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QPushButton, QScrollArea, QSizePolicy, QSlider, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
     QWidget, QWizard, QWizardPage,
 )
 
@@ -23,7 +23,7 @@ from ..core.training import (
 from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, RESOURCES_DIR, user_cache_dir, user_models_dir
 from .image_grid import ImageGrid
 from .latest_job import LatestJob
-from .plots import BLUE, GREY, ConfusionMatrixCanvas, RocCanvas, TrainingCurvesCanvas
+from .plots import BLUE, GREY, ConfusionMatrixCanvas, ReliabilityCanvas, RocCanvas, TrainingCurvesCanvas
 from .wizard_jobs import (
     TINY_CLASS, ClassSamples, EvalDone, EvalFailed, EvalProgress, OverlapCheck, ScanStage, ScanSummary,
     SplitReady, binary_confusion_at, default_model_name, estimate_training_seconds, evaluation_run,
@@ -372,8 +372,8 @@ class SettingsPage(_Page):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setTitle(self.tr("Training settings"))
-        self.setSubTitle(self.tr("The defaults follow the reference study. A separate test folder gives "
-                                 "the fairest evaluation; without one, the validation split is used."))
+        self.setSubTitle(self.tr("The defaults are the recipe of the shipped default model. A separate test "
+                                 "folder gives the fairest evaluation; without one, the validation split is used."))
         self.data_label = QLabel(self)
         self.data_label.setWordWrap(True)
 
@@ -891,6 +891,11 @@ class EvaluationPage(_Page):
         self.compare_label.setWordWrap(True)
         self.confusion = ConfusionMatrixCanvas(self)
         self.roc = RocCanvas(self)
+        self.reliability = ReliabilityCanvas(self)
+        # ROC and calibration share one place: both compare the two models on the same images.
+        self.curve_tabs = QTabWidget(self)
+        self.curve_tabs.addTab(self.roc, self.tr("ROC curve"))
+        self.curve_tabs.addTab(self.reliability, self.tr("Calibration"))
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(1, 999)
@@ -925,7 +930,7 @@ class EvaluationPage(_Page):
         body = QHBoxLayout()
         body.addLayout(left, 44)
         body.addWidget(self.confusion, 25)
-        body.addWidget(self.roc, 31)
+        body.addWidget(self.curve_tabs, 31)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_label)
         progress_row.addWidget(self.progress, 1)
@@ -954,6 +959,7 @@ class EvaluationPage(_Page):
         self._fill_table()
         self.confusion.show_matrix(None, [])
         self.roc.clear()
+        self.reliability.clear()
         self.error_label.clear_message()
         self.overlap_label.clear_message()
         self._set_slider_enabled(False)
@@ -1047,6 +1053,7 @@ class EvaluationPage(_Page):
                            operating_point=op)
         if not roc.get("fpr"):
             self.roc.show_message(self.tr("ROC undefined: the images are all of one kind"))
+        self.reliability.add_model("new", report.get("reliability"), report.get("ece"), self.tr("new model"), BLUE)
         self._set_slider_enabled(True)
         self.slider.blockSignals(True)
         self.slider.setValue(int(round(classifier.threshold * 1000)))
@@ -1065,6 +1072,8 @@ class EvaluationPage(_Page):
         self.roc.add_curve("active", roc.get("fpr", []), roc.get("tpr", []),
                            self.tr("active model (AUC {auc})").format(auc=_num(report.get("auc"))), GREY,
                            dashed=True, operating_point=op)
+        self.reliability.add_model("active", report.get("reliability"), report.get("ece"), self.tr("active model"),
+                                   GREY, dashed=True)
 
     def _fill_table(self) -> None:
         for col, which in ((0, "new"), (2, "active")):

@@ -107,7 +107,7 @@
         <translation>Modelo activo ({name}) en {where}: exactitud {a}, sensibilidad {s}, especificidad {p}, AUC {u}.</translation>
     </message>
     <message>
-        <source>Note: the new model's AUC is lower than the active model's on the same images.</source>
+        <source>Note: the new model&apos;s AUC is lower than the active model&apos;s on the same images.</source>
         <translation>Atención: el AUC del modelo nuevo es inferior al del modelo activo con las mismas imágenes.</translation>
     </message>
     <message>
@@ -303,7 +303,15 @@ Replace it with the new model?</source>
         <translation>Imágenes que el modelo se negó a clasificar (ilegibles o distintas de una radiografía de tórax). Cuentan como respuestas erróneas en todas las métricas.</translation>
     </message>
     <message>
-        <source>Back to the model's threshold</source>
+        <source>ROC curve</source>
+        <translation>Curva ROC</translation>
+    </message>
+    <message>
+        <source>Calibration</source>
+        <translation>Calibración</translation>
+    </message>
+    <message>
+        <source>Back to the model&apos;s threshold</source>
         <translation>Volver al umbral del modelo</translation>
     </message>
     <message>
@@ -315,7 +323,7 @@ Replace it with the new model?</source>
         <translation>Evaluado con la carpeta de prueba {f}, que el entrenamiento nunca vio.</translation>
     </message>
     <message>
-        <source>No test folder was given, so this is the validation split ({n} images). It also chose the model's threshold and best epoch, so these numbers are somewhat optimistic.</source>
+        <source>No test folder was given, so this is the validation split ({n} images). It also chose the model&apos;s threshold and best epoch, so these numbers are somewhat optimistic.</source>
         <translation>No se indicó ninguna carpeta de prueba, así que se usa la partición de validación ({n} imágenes). Con ella se eligieron también el umbral y la mejor época del modelo, por lo que estas cifras son algo optimistas.</translation>
     </message>
     <message>
@@ -355,7 +363,7 @@ Replace it with the new model?</source>
         <translation>ROC no definida: todas las imágenes son de la misma clase</translation>
     </message>
     <message>
-        <source>For exploring only: the saved model keeps the threshold chosen on the validation split ({t:.3f}). ◇ marks each model's own threshold on the ROC curve, ● the slider.</source>
+        <source>For exploring only: the saved model keeps the threshold chosen on the validation split ({t:.3f}). ◇ marks each model&apos;s own threshold on the ROC curve, ● the slider.</source>
         <translation>Solo para explorar: el modelo guardado conserva el umbral elegido con la partición de validación ({t:.3f}). ◇ marca el umbral propio de cada modelo en la curva ROC; ●, el del control deslizante.</translation>
     </message>
     <message>
@@ -414,7 +422,7 @@ con umbral {t:.3f}</translation>
     </message>
     <message>
         <source>Confusion matrix
-at the model's threshold</source>
+at the model&apos;s threshold</source>
         <translation>Matriz de confusión
 con el umbral del modelo</translation>
     </message>
@@ -434,7 +442,7 @@ con el umbral del modelo</translation>
         <translation>Atención del modelo (Grad-CAM)</translation>
     </message>
     <message>
-        <source>Grad-CAM colours the regions that most influenced the model's verdict. It shows where the model looked, not where disease is.</source>
+        <source>Grad-CAM colours the regions that most influenced the model&apos;s verdict. It shows where the model looked, not where disease is.</source>
         <translation>Grad-CAM colorea las regiones que más influyeron en el veredicto del modelo. Muestra dónde se fijó el modelo, no dónde está la enfermedad.</translation>
     </message>
 </context>
@@ -577,7 +585,7 @@ con el umbral del modelo</translation>
         <translation>Restablecer el rango completo de brillo (R). Arrastre con el botón derecho del ratón sobre la imagen para ajustar la ventana y el nivel.</translation>
     </message>
     <message>
-        <source>See the selected image through the model's layers</source>
+        <source>See the selected image through the model&apos;s layers</source>
         <translation>Ver la imagen seleccionada a través de las capas del modelo</translation>
     </message>
     <message>
@@ -1108,7 +1116,7 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Umbral en uso</translation>
     </message>
     <message>
-        <source>Model's own threshold</source>
+        <source>Model&apos;s own threshold</source>
         <translation>Umbral propio del modelo</translation>
     </message>
     <message>
@@ -1207,7 +1215,7 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Orden:</translation>
     </message>
     <message>
-        <source>Each small image is one channel of a block's output for this X-ray, scaled on its own from black (weakest) to white (strongest). Early blocks respond to edges and textures; later blocks are coarser and respond to larger patterns.</source>
+        <source>Each small image is one channel of a block&apos;s output for this X-ray, scaled on its own from black (weakest) to white (strongest). Early blocks respond to edges and textures; later blocks are coarser and respond to larger patterns.</source>
         <translation>Cada imagen pequeña es un canal de la salida de un bloque para esta radiografía, escalado por separado de negro (más débil) a blanco (más intenso). Los primeros bloques responden a bordes y texturas; los posteriores son más gruesos y responden a patrones más grandes.</translation>
     </message>
     <message>
@@ -1259,11 +1267,11 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Modelo: {name} (versión {v})</translation>
     </message>
     <message>
-        <source>Model's answer: {label} (P(abnormal) {p:.1%}, threshold {t:.3f})</source>
+        <source>Model&apos;s answer: {label} (P(abnormal) {p:.1%}, threshold {t:.3f})</source>
         <translation>Respuesta del modelo: {label} (P(anómala) {p:.1%}, umbral {t:.3f})</translation>
     </message>
     <message>
-        <source>Input: {s}×{s} pixels after the model's own preprocessing</source>
+        <source>Input: {s}×{s} pixels after the model&apos;s own preprocessing</source>
         <translation>Entrada: {s}×{s} píxeles tras el preprocesamiento propio del modelo</translation>
     </message>
     <message>
@@ -1301,6 +1309,29 @@ bloque 1</translation>
     <message>
         <source>filter {k}</source>
         <translation>filtro {k}</translation>
+    </message>
+</context>
+<context>
+    <name>ReliabilityCanvas</name>
+    <message>
+        <source>perfect calibration</source>
+        <translation>calibración perfecta</translation>
+    </message>
+    <message>
+        <source>Predicted probability of disease</source>
+        <translation>Probabilidad de enfermedad predicha</translation>
+    </message>
+    <message>
+        <source>Observed fraction with disease</source>
+        <translation>Fracción observada con enfermedad</translation>
+    </message>
+    <message>
+        <source>Calibration (marker size: images per bin)</source>
+        <translation>Calibración (tamaño del marcador: imágenes por intervalo)</translation>
+    </message>
+    <message>
+        <source>{label}, ECE {ece}</source>
+        <translation>{label}, ECE {ece}</translation>
     </message>
 </context>
 <context>
@@ -1469,11 +1500,11 @@ bloque 1</translation>
         <translation>{name} · versión {version}</translation>
     </message>
     <message>
-        <source>Threshold in use: {t} (set by you; the model's own is {d})</source>
+        <source>Threshold in use: {t} (set by you; the model&apos;s own is {d})</source>
         <translation>Umbral en uso: {t} (fijado por usted; el del modelo es {d})</translation>
     </message>
     <message>
-        <source>Threshold in use: {t} (the model's own)</source>
+        <source>Threshold in use: {t} (the model&apos;s own)</source>
         <translation>Umbral en uso: {t} (el del modelo)</translation>
     </message>
 </context>
@@ -1540,11 +1571,11 @@ bloque 1</translation>
         <translation>Nombre del archivo de imagen (pase el ratón por una fila para ver la ruta completa)</translation>
     </message>
     <message>
-        <source>The model's verdict at the current threshold</source>
+        <source>The model&apos;s verdict at the current threshold</source>
         <translation>Veredicto del modelo con el umbral actual</translation>
     </message>
     <message>
-        <source>The model's calibrated probability that the image is not normal</source>
+        <source>The model&apos;s calibrated probability that the image is not normal</source>
         <translation>Probabilidad calibrada, según el modelo, de que la imagen no sea normal</translation>
     </message>
     <message>
@@ -1595,7 +1626,11 @@ bloque 1</translation>
     </message>
     <message>
         <source>The defaults follow the reference study. A separate test folder gives the fairest evaluation; without one, the validation split is used.</source>
-        <translation>Los valores predeterminados siguen el estudio de referencia. Una carpeta de prueba independiente ofrece la evaluación más justa; sin ella, se usa la partición de validación.</translation>
+        <translation type="vanished">Los valores predeterminados siguen el estudio de referencia. Una carpeta de prueba independiente ofrece la evaluación más justa; sin ella, se usa la partición de validación.</translation>
+    </message>
+    <message>
+        <source>The defaults are the recipe of the shipped default model. A separate test folder gives the fairest evaluation; without one, the validation split is used.</source>
+        <translation>Los valores predeterminados son la receta del modelo predeterminado incluido. Una carpeta de prueba independiente ofrece la evaluación más justa; sin ella, se usa la partición de validación.</translation>
     </message>
     <message>
         <source> epochs</source>
@@ -1719,11 +1754,11 @@ bloque 1</translation>
         <translation>Fijar el umbral</translation>
     </message>
     <message>
-        <source>An image is called abnormal when the model's probability of pneumonia is at or above the threshold. A lower threshold misses fewer cases (higher sensitivity) but raises more false alarms; a higher one does the opposite. The model's own threshold is {d}, chosen on its validation data. Your choice is remembered for this model only.</source>
+        <source>An image is called abnormal when the model&apos;s probability of pneumonia is at or above the threshold. A lower threshold misses fewer cases (higher sensitivity) but raises more false alarms; a higher one does the opposite. The model&apos;s own threshold is {d}, chosen on its validation data. Your choice is remembered for this model only.</source>
         <translation>Una imagen se considera anómala cuando la probabilidad de neumonía según el modelo es igual o superior al umbral. Un umbral más bajo pasa por alto menos casos (mayor sensibilidad) pero genera más falsas alarmas; uno más alto hace lo contrario. El umbral propio del modelo es {d}, elegido con sus datos de validación. Su elección se recuerda solo para este modelo.</translation>
     </message>
     <message>
-        <source>Restore model's threshold</source>
+        <source>Restore model&apos;s threshold</source>
         <translation>Restablecer el umbral del modelo</translation>
     </message>
 </context>

@@ -318,3 +318,26 @@ def test_closing_training_while_it_decodes_stops_the_decoding(synthetic_folder, 
     events.close()
     assert len(calls) < 200, f"{len(calls)} of 400 files were decoded after the cancel"
     assert not list((tmp_path / "cache").glob("*.npz"))
+
+
+def test_recommended_config_is_the_shipped_default_models_recipe():
+    """The wizard starts from recommended_config(); it must be how default.pneumo was trained."""
+    from pneumo_desktop import paths
+    from pneumo_desktop.core.modelfile import read_model_header
+    from pneumo_desktop.core.training import recommended_config
+
+    if not paths.DEFAULT_MODEL_PATH.is_file():
+        pytest.skip("no shipped default model in this checkout")
+    stored = read_model_header(paths.DEFAULT_MODEL_PATH)["training"]["config"]
+    recipe = recommended_config().to_dict()
+    for key, value in stored.items():
+        if key == "augmentation":
+            # Fields added after the model was trained must sit at their neutral (off) values.
+            for aug_key, aug_value in recipe["augmentation"].items():
+                expected = value.get(aug_key, {"haze_prob": 0.0, "raw_noise_std": 0.0}.get(aug_key, aug_value))
+                if isinstance(expected, list):
+                    aug_value = list(aug_value)
+                assert aug_value == expected, aug_key
+        else:
+            assert recipe[key] == value, key
+    assert recommended_config(epochs=3).epochs == 3 and recommended_config().epochs == 15

@@ -205,6 +205,15 @@ def test_training_shows_curves_then_evaluation_with_confusion_matrix_and_slider(
     # The active model was evaluated on the same images, side by side.
     assert "active" in ev.results and ev.results["active"].report["n"] == n_val
     assert ev.table.item(2, 2).text() != ""  # active model's accuracy
+    # Calibration of both models, from the same reports: the points are the non-empty bins.
+    from pneumo_desktop.figures import reliability_points
+
+    for which in ("new", "active"):
+        report = ev.results[which].report
+        mean_p, freq = ev.reliability.models[which]
+        expected_p, expected_freq, counts = reliability_points(report["reliability"])
+        assert np.allclose(mean_p, expected_p) and np.allclose(freq, expected_freq, equal_nan=True)
+        assert counts.sum() == report["n"] - report["n_refused"]
     assert ev.table.item(2, 0).text().endswith("%")
 
     # Threshold slider: labels follow sensitivity_specificity_at exactly.
