@@ -1,19 +1,21 @@
 """Stress validation of model files: one-sided acquisition changes on the validation normals.
 
-    python bench/stress_validation.py MODEL [MODEL ...] [--data DIR] [--threads 2] [--json]
+    python bench/stress_validation.py MODEL [MODEL ...] [--data DIR] [--threads 2] [--json] [--record]
 
 Rebuilds each model's own patient-grouped validation split from ``--data`` (the training folder
 it was trained on) with the seed and validation fraction stored in the model file, applies each
 change of ``pneumo_desktop.core.stress.STRESSES`` to the normal images only, and prints AUC and
 specificity at the stored threshold per change, with the means. Training stores the same
 figures as ``validation_stress_metrics`` from the day this script was added (session 8); this
-script gives them for models trained before that. Uses no test data.
+script gives them for models trained before that, and ``--record`` writes them into such a
+model file (atomically; nothing else in the file changes). Uses no test data.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import _common as C
@@ -25,6 +27,8 @@ def main() -> int:
     parser.add_argument("--data", default=str(C.DEFAULT_TRAIN_FULL), help="the training folder the models used")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--record", action="store_true",
+                        help="store the figures in each model file as validation_stress_metrics")
     args = parser.parse_args()
 
     import numpy as np
@@ -32,22 +36,32 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.dataset import decode_images, grouped_split, scan_labelled_folder
+    from pneumo_desktop.core.dataset import decode_images, grouped_split, manifest_sha256, scan_labelled_folder
     from pneumo_desktop.core.imageprep import Preprocessing
     from pneumo_desktop.core.stress import STRESSES, stress_metrics
     from pneumo_desktop.paths import user_cache_dir
 
-    table = scan_labelled_folder(args.data)
     results = {}
     for path in args.models:
         classifier = Classifier.load(path)
         config = classifier.metadata["training"]["config"]
+        # The model's own class scheme: the split is stratified by label, so it must be the same.
+        table = scan_labelled_folder(args.data, class_scheme=config.get("class_scheme", "folders"))
+        stored = (classifier.metadata["training"].get("data") or {}).get("manifest_sha256")
+        if stored and manifest_sha256(table) != stored:
+            print(f"{path}: {args.data} is not the folder this model was trained on (its image digest "
+                  "differs), so its validation split cannot be rebuilt; skipped", file=sys.stderr)
+            continue
         split = grouped_split(table, config["val_fraction"], config["seed"])
         val = split[split["split"] == "val"].reset_index(drop=True)
         raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")
         decoded = decode_images(val["path"], raw_prep, cache_dir=user_cache_dir() / "decoded")
         is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
         results[Path(path).name] = stress_metrics(classifier, decoded.images[decoded.ok], is_abnormal)
+        if args.record:
+            classifier.metadata["validation_stress_metrics"] = results[Path(path).name]
+            classifier.save(path)
+            print(f"recorded the stress figures in {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -274,6 +274,50 @@ class ModelInfoDialog(QDialog):
             text += f" <span style='color:#5f6368'>({format_percent(ci[0])}–{format_percent(ci[1])})</span>"
         return text
 
+    def stress_labels(self) -> dict[str, str]:
+        """Plain-language names of the stress changes (core/stress.py), by their key."""
+        return {
+            "zoom 0.8": self.tr("Zoomed out: more around the chest"),
+            "zoom 1.2": self.tr("Zoomed in: tighter framing"),
+            "haze 0.5": self.tr("Veil of haze, moderate (lower local contrast)"),
+            "haze 0.8": self.tr("Veil of haze, strong"),
+            "3x lower resolution": self.tr("Three times lower resolution"),
+            "noise 0.04": self.tr("Detector noise"),
+            "gamma 1.5": self.tr("Darker mid-tones"),
+            "gamma 0.6": self.tr("Brighter mid-tones"),
+            "rotation 10": self.tr("Rotated by 10°"),
+        }
+
+    def weakness_html(self, stress: dict | None) -> list[str]:
+        """The stress validation as a table, weakest first; nothing when the file has none."""
+        if not stress or not stress.get("changes"):
+            return []
+        e = html.escape
+        labels = self.stress_labels()
+        parts = ["<h3>" + e(self.tr("Known weaknesses (stress test on validation images)")) + "</h3>",
+                 "<p>" + e(self.tr(
+                     "Each change was applied to the validation X-rays of healthy children only, as if they "
+                     "came from another machine or exposure. Where specificity falls, the model tends to call "
+                     "such healthy chests abnormal: review its positive verdicts on images like these with "
+                     "extra care.")) + "</p>",
+                 "<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>",
+                 "<tr><th>" + e(self.tr("Change to healthy chests")) + "</th><th>" + e(self.tr("Specificity"))
+                 + "</th><th>" + e(self.tr("ROC AUC")) + "</th></tr>"]
+        changes = sorted(stress["changes"].items(),
+                         key=lambda item: (item[1].get("specificity") is None, item[1].get("specificity") or 0.0))
+        for key, figures in changes:
+            spec, auc = figures.get("specificity"), figures.get("auc")
+            spec_text = "—" if spec is None else e(format_percent(spec))
+            if spec is not None and spec < 0.8:
+                spec_text = f"<b style='color:#B3261E'>{spec_text}</b>"
+            auc_text = "—" if auc is None else e(format_number(auc, 3))
+            parts.append(f"<tr><td>{e(labels.get(key, key))}</td><td>{spec_text}</td><td>{auc_text}</td></tr>")
+        parts.append("</table>")
+        parts.append("<p style='color:#5f6368'>" + e(self.tr(
+            "These figures describe how the model reacts to each change. They did not predict its accuracy "
+            "on the official test split (docs/experiments.md).")) + "</p>")
+        return parts
+
     def build_html(self, classifier, version: str, threshold: float | None) -> str:
         meta = classifier.metadata
         training = meta.get("training") or {}
@@ -337,6 +381,7 @@ class ModelInfoDialog(QDialog):
         note = self.tr("Ranges in brackets are 95% confidence intervals. Test figures are shown only when the "
                        "model file records an evaluation on a held-out test set.")
         parts.append(f"<p style='color:#5f6368'>{e(note)}</p>")
+        parts.extend(self.weakness_html(meta.get("validation_stress_metrics")))
         disclaimer = self.tr("Research use only — not a medical device")
         parts.append(f"<p><b>{e(disclaimer)}</b></p>")
         return "".join(parts)

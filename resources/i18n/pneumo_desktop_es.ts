@@ -1092,6 +1092,58 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Información del modelo</translation>
     </message>
     <message>
+        <source>Zoomed out: more around the chest</source>
+        <translation>Alejada: más espacio alrededor del tórax</translation>
+    </message>
+    <message>
+        <source>Zoomed in: tighter framing</source>
+        <translation>Ampliada: encuadre más ceñido</translation>
+    </message>
+    <message>
+        <source>Veil of haze, moderate (lower local contrast)</source>
+        <translation>Velo de neblina, moderado (menos contraste local)</translation>
+    </message>
+    <message>
+        <source>Veil of haze, strong</source>
+        <translation>Velo de neblina, intenso</translation>
+    </message>
+    <message>
+        <source>Three times lower resolution</source>
+        <translation>Resolución tres veces menor</translation>
+    </message>
+    <message>
+        <source>Detector noise</source>
+        <translation>Ruido del detector</translation>
+    </message>
+    <message>
+        <source>Darker mid-tones</source>
+        <translation>Tonos medios más oscuros</translation>
+    </message>
+    <message>
+        <source>Brighter mid-tones</source>
+        <translation>Tonos medios más claros</translation>
+    </message>
+    <message>
+        <source>Rotated by 10°</source>
+        <translation>Girada 10°</translation>
+    </message>
+    <message>
+        <source>Known weaknesses (stress test on validation images)</source>
+        <translation>Puntos débiles conocidos (prueba de estrés con imágenes de validación)</translation>
+    </message>
+    <message>
+        <source>Each change was applied to the validation X-rays of healthy children only, as if they came from another machine or exposure. Where specificity falls, the model tends to call such healthy chests abnormal: review its positive verdicts on images like these with extra care.</source>
+        <translation>Cada cambio se aplicó solo a las radiografías de validación de niños sanos, como si procedieran de otro equipo o de otra exposición. Donde la especificidad cae, el modelo tiende a considerar anormales esos tórax sanos: revise con especial cuidado sus resultados positivos en imágenes de este tipo.</translation>
+    </message>
+    <message>
+        <source>Change to healthy chests</source>
+        <translation>Cambio en tórax sanos</translation>
+    </message>
+    <message>
+        <source>These figures describe how the model reacts to each change. They did not predict its accuracy on the official test split (docs/experiments.md).</source>
+        <translation>Estas cifras describen cómo reacciona el modelo a cada cambio. No predijeron su exactitud en la partición de prueba oficial (docs/experiments.md).</translation>
+    </message>
+    <message>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>

@@ -1,0 +1,42 @@
+"""Model > Model details: the known-weaknesses table built from the stress validation."""
+
+from __future__ import annotations
+
+import re
+
+from pneumo_desktop.core.classifier import Classifier
+from pneumo_desktop.core.stress import STRESSES
+from pneumo_desktop.gui.model_manager import ModelInfoDialog
+
+
+def _rows(html_text: str) -> list[str]:
+    section = html_text.split("Known weaknesses", 1)[1]
+    return re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>", section)
+
+
+def test_weaknesses_are_listed_weakest_first_with_plain_names(qtbot, tiny_model_path):
+    classifier = Classifier.load(tiny_model_path)
+    stress = classifier.metadata["validation_stress_metrics"]
+    assert set(stress["changes"]) == set(STRESSES), "training stores the stress validation"
+    # Give the changes distinct specificities, so the order is known.
+    for i, key in enumerate(STRESSES):
+        stress["changes"][key] = {"auc": 0.9, "specificity": 1.0 - 0.1 * i}
+    dialog = ModelInfoDialog(classifier, classifier.version, None)
+    qtbot.addWidget(dialog)
+    html_text = dialog.build_html(classifier, classifier.version, None)
+    rows = _rows(html_text)
+    labels = dialog.stress_labels()
+    assert [name for name, _ in rows] == [labels[k] for k in reversed(list(STRESSES))]
+    assert all(key not in {name for name, _ in rows} for key in STRESSES), "raw keys leak into the table"
+    # Below 80% specificity is flagged; 100% and 90% are not.
+    flagged = [name for name, spec in rows if "<b" in spec]
+    assert len(flagged) == sum(1.0 - 0.1 * i < 0.8 for i in range(len(STRESSES)))
+    assert "Known weaknesses" in dialog.browser.toHtml()
+
+
+def test_no_weakness_section_without_stress_figures(qtbot, tiny_model_path):
+    classifier = Classifier.load(tiny_model_path)
+    classifier.metadata.pop("validation_stress_metrics")
+    dialog = ModelInfoDialog(classifier, classifier.version, None)
+    qtbot.addWidget(dialog)
+    assert "Known weaknesses" not in dialog.build_html(classifier, classifier.version, None)
