@@ -24,6 +24,7 @@ from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, user_models_dir
 from .i18n import format_number, format_percent
 from .results_model import class_display_name
 from .settings import Settings
+from .stress_labels import STRESS_NAMES, stress_label
 from .workers import GeneratorJob
 
 MODEL_SUFFIX = ".pneumo"
@@ -276,17 +277,7 @@ class ModelInfoDialog(QDialog):
 
     def stress_labels(self) -> dict[str, str]:
         """Plain-language names of the stress changes (core/stress.py), by their key."""
-        return {
-            "zoom 0.8": self.tr("Zoomed out: more around the chest"),
-            "zoom 1.2": self.tr("Zoomed in: tighter framing"),
-            "haze 0.5": self.tr("Veil of haze, moderate (lower local contrast)"),
-            "haze 0.8": self.tr("Veil of haze, strong"),
-            "3x lower resolution": self.tr("Three times lower resolution"),
-            "noise 0.04": self.tr("Detector noise"),
-            "gamma 1.5": self.tr("Darker mid-tones"),
-            "gamma 0.6": self.tr("Brighter mid-tones"),
-            "rotation 10": self.tr("Rotated by 10°"),
-        }
+        return {key: stress_label(key) for key in STRESS_NAMES}
 
     def weakness_html(self, stress: dict | None) -> list[str]:
         """The stress validation as a table, weakest first; nothing when the file has none."""
@@ -311,7 +302,7 @@ class ModelInfoDialog(QDialog):
             if spec is not None and spec < 0.8:
                 spec_text = f"<b style='color:#B3261E'>{spec_text}</b>"
             auc_text = "—" if auc is None else e(format_number(auc, 3))
-            parts.append(f"<tr><td>{e(labels.get(key, key))}</td><td>{spec_text}</td><td>{auc_text}</td></tr>")
+            parts.append(f"<tr><td>{e(labels.get(key, stress_label(key)))}</td><td>{spec_text}</td><td>{auc_text}</td></tr>")
         parts.append("</table>")
         parts.append("<p style='color:#5f6368'>" + e(self.tr(
             "These figures describe how the model reacts to each change. They did not predict its accuracy "

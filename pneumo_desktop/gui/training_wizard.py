@@ -184,6 +184,8 @@ def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 
         shot("wizard_4_evaluation.png")
         wizard.evaluation_page.curve_tabs.setCurrentIndex(1)
         shot("wizard_4_calibration.png")
+        wizard.evaluation_page.curve_tabs.setCurrentIndex(2)
+        shot("wizard_4_robustness.png")
         wizard.evaluation_page.curve_tabs.setCurrentIndex(0)
         wizard.next()
         shot("wizard_5_adopt.png")

@@ -23,7 +23,8 @@ from ..core.training import (
 from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, RESOURCES_DIR, user_cache_dir, user_models_dir
 from .image_grid import ImageGrid
 from .latest_job import LatestJob
-from .plots import BLUE, GREY, ConfusionMatrixCanvas, ReliabilityCanvas, RocCanvas, TrainingCurvesCanvas
+from .plots import BLUE, GREY, ConfusionMatrixCanvas, ReliabilityCanvas, RobustnessCanvas, RocCanvas, TrainingCurvesCanvas
+from .stress_labels import stress_label
 from .wizard_jobs import (
     TINY_CLASS, ClassSamples, EvalDone, EvalFailed, EvalProgress, OverlapCheck, ScanStage, ScanSummary,
     SplitReady, binary_confusion_at, default_model_name, estimate_training_seconds, evaluation_run,
@@ -896,6 +897,8 @@ class EvaluationPage(_Page):
         self.curve_tabs = QTabWidget(self)
         self.curve_tabs.addTab(self.roc, self.tr("ROC curve"))
         self.curve_tabs.addTab(self.reliability, self.tr("Calibration"))
+        self.robustness = RobustnessCanvas(self)
+        self.curve_tabs.addTab(self.robustness, self.tr("Robustness"))
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(1, 999)
@@ -960,6 +963,7 @@ class EvaluationPage(_Page):
         self.confusion.show_matrix(None, [])
         self.roc.clear()
         self.reliability.clear()
+        self.robustness.show_models(None, None, str)
         self.error_label.clear_message()
         self.overlap_label.clear_message()
         self._set_slider_enabled(False)
@@ -1054,6 +1058,11 @@ class EvaluationPage(_Page):
         if not roc.get("fpr"):
             self.roc.show_message(self.tr("ROC undefined: the images are all of one kind"))
         self.reliability.add_model("new", report.get("reliability"), report.get("ece"), self.tr("new model"), BLUE)
+        # Stress figures come from the model files (computed on validation when each was trained).
+        active = self.wiz().active_classifier
+        self.robustness.show_models(classifier.metadata.get("validation_stress_metrics"),
+                                    active.metadata.get("validation_stress_metrics") if active is not None else None,
+                                    lambda key: stress_label(key, short=True))
         self._set_slider_enabled(True)
         self.slider.blockSignals(True)
         self.slider.setValue(int(round(classifier.threshold * 1000)))

@@ -311,6 +311,10 @@ Replace it with the new model?</source>
         <translation>Calibración</translation>
     </message>
     <message>
+        <source>Robustness</source>
+        <translation>Robustez</translation>
+    </message>
+    <message>
         <source>Back to the model&apos;s threshold</source>
         <translation>Volver al umbral del modelo</translation>
     </message>
@@ -1093,39 +1097,39 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
     </message>
     <message>
         <source>Zoomed out: more around the chest</source>
-        <translation>Alejada: más espacio alrededor del tórax</translation>
+        <translation type="vanished">Alejada: más espacio alrededor del tórax</translation>
     </message>
     <message>
         <source>Zoomed in: tighter framing</source>
-        <translation>Ampliada: encuadre más ceñido</translation>
+        <translation type="vanished">Ampliada: encuadre más ceñido</translation>
     </message>
     <message>
         <source>Veil of haze, moderate (lower local contrast)</source>
-        <translation>Velo de neblina, moderado (menos contraste local)</translation>
+        <translation type="vanished">Velo de neblina, moderado (menos contraste local)</translation>
     </message>
     <message>
         <source>Veil of haze, strong</source>
-        <translation>Velo de neblina, intenso</translation>
+        <translation type="vanished">Velo de neblina, intenso</translation>
     </message>
     <message>
         <source>Three times lower resolution</source>
-        <translation>Resolución tres veces menor</translation>
+        <translation type="vanished">Resolución tres veces menor</translation>
     </message>
     <message>
         <source>Detector noise</source>
-        <translation>Ruido del detector</translation>
+        <translation type="vanished">Ruido del detector</translation>
     </message>
     <message>
         <source>Darker mid-tones</source>
-        <translation>Tonos medios más oscuros</translation>
+        <translation type="vanished">Tonos medios más oscuros</translation>
     </message>
     <message>
         <source>Brighter mid-tones</source>
-        <translation>Tonos medios más claros</translation>
+        <translation type="vanished">Tonos medios más claros</translation>
     </message>
     <message>
         <source>Rotated by 10°</source>
-        <translation>Girada 10°</translation>
+        <translation type="vanished">Girada 10°</translation>
     </message>
     <message>
         <source>Known weaknesses (stress test on validation images)</source>
@@ -1652,6 +1656,31 @@ bloque 1</translation>
     </message>
 </context>
 <context>
+    <name>RobustnessCanvas</name>
+    <message>
+        <source>No stress figures in this model file</source>
+        <translation>Este archivo de modelo no tiene cifras de estrés</translation>
+    </message>
+    <message>
+        <source>new model</source>
+        <translation>modelo nuevo</translation>
+    </message>
+    <message>
+        <source>active model</source>
+        <translation>modelo activo</translation>
+    </message>
+    <message>
+        <source>Specificity on changed healthy chests</source>
+        <translation>Especificidad en tórax sanos modificados</translation>
+    </message>
+    <message>
+        <source>Healthy chests under acquisition changes
+(each model on its own validation split)</source>
+        <translation>Tórax sanos con cambios de adquisición
+(cada modelo en su propia partición de validación)</translation>
+    </message>
+</context>
+<context>
     <name>RocCanvas</name>
     <message>
         <source>1 − specificity (false-positive rate)</source>
@@ -1797,6 +1826,81 @@ bloque 1</translation>
     <message>
         <source>The test folder has classes the training folder lacks: {c}</source>
         <translation>La carpeta de prueba tiene clases que faltan en la de entrenamiento: {c}</translation>
+    </message>
+</context>
+<context>
+    <name>StressLabels</name>
+    <message>
+        <source>Zoomed out: more around the chest</source>
+        <translation>Alejada: más espacio alrededor del tórax</translation>
+    </message>
+    <message>
+        <source>Zoomed out</source>
+        <translation>Alejada</translation>
+    </message>
+    <message>
+        <source>Zoomed in: tighter framing</source>
+        <translation>Ampliada: encuadre más ceñido</translation>
+    </message>
+    <message>
+        <source>Zoomed in</source>
+        <translation>Ampliada</translation>
+    </message>
+    <message>
+        <source>Veil of haze, moderate (lower local contrast)</source>
+        <translation>Velo de neblina, moderado (menos contraste local)</translation>
+    </message>
+    <message>
+        <source>Haze, moderate</source>
+        <translation>Neblina moderada</translation>
+    </message>
+    <message>
+        <source>Veil of haze, strong</source>
+        <translation>Velo de neblina, intenso</translation>
+    </message>
+    <message>
+        <source>Haze, strong</source>
+        <translation>Neblina intensa</translation>
+    </message>
+    <message>
+        <source>Three times lower resolution</source>
+        <translation>Resolución tres veces menor</translation>
+    </message>
+    <message>
+        <source>Lower resolution</source>
+        <translation>Menor resolución</translation>
+    </message>
+    <message>
+        <source>Detector noise</source>
+        <translation>Ruido del detector</translation>
+    </message>
+    <message>
+        <source>Noise</source>
+        <translation>Ruido</translation>
+    </message>
+    <message>
+        <source>Darker mid-tones</source>
+        <translation>Tonos medios más oscuros</translation>
+    </message>
+    <message>
+        <source>Darker</source>
+        <translation>Más oscura</translation>
+    </message>
+    <message>
+        <source>Brighter mid-tones</source>
+        <translation>Tonos medios más claros</translation>
+    </message>
+    <message>
+        <source>Brighter</source>
+        <translation>Más clara</translation>
+    </message>
+    <message>
+        <source>Rotated by 10°</source>
+        <translation>Girada 10°</translation>
+    </message>
+    <message>
+        <source>Rotated</source>
+        <translation>Girada</translation>
     </message>
 </context>
 <context>

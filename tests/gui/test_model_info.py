@@ -40,3 +40,12 @@ def test_no_weakness_section_without_stress_figures(qtbot, tiny_model_path):
     dialog = ModelInfoDialog(classifier, classifier.version, None)
     qtbot.addWidget(dialog)
     assert "Known weaknesses" not in dialog.build_html(classifier, classifier.version, None)
+
+
+def test_stress_names_cover_every_change_of_the_core():
+    """A change added to core/stress.py without a plain-language name would show its raw key."""
+    from pneumo_desktop.gui.stress_labels import STRESS_NAMES, stress_label
+
+    assert list(STRESS_NAMES) == list(STRESSES)
+    assert stress_label("a change from a newer file") == "a change from a newer file"
+    assert all(stress_label(k, short=True) != stress_label(k) for k in STRESSES)

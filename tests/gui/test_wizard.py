@@ -214,6 +214,9 @@ def test_training_shows_curves_then_evaluation_with_confusion_matrix_and_slider(
         expected_p, expected_freq, counts = reliability_points(report["reliability"])
         assert np.allclose(mean_p, expected_p) and np.allclose(freq, expected_freq, equal_nan=True)
         assert counts.sum() == report["n"] - report["n_refused"]
+    # Robustness: the new model's stress figures from its file, one bar per change.
+    stress = wizard.finished_training.classifier.metadata["validation_stress_metrics"]
+    assert ev.robustness.bars["new"] == {k: v["specificity"] for k, v in stress["changes"].items()}
     assert ev.table.item(2, 0).text().endswith("%")
 
     # Threshold slider: labels follow sensitivity_specificity_at exactly.
