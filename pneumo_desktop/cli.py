@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--threshold", type=_threshold_arg)
     e.add_argument("--record", action="store_true",
                    help="store these metrics as the model file's test metrics (rewrites --model atomically)")
+    e.add_argument("--figure", metavar="PNG",
+                   help="also write a PNG with the confusion matrix, ROC curve and reliability diagram")
 
     i = sub.add_parser("info", help="show a model file's metadata")
     i.add_argument("--model")
@@ -323,6 +325,22 @@ def _evaluate_folder(classifier, data_dir: str, threshold: float | None) -> dict
         raise CliError(f"cannot evaluate: {exc}") from None
 
 
+def _write_evaluation_figure(report: dict, path: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no Qt: the CLI stays headless
+    from .figures import evaluation_figure, save_figure_png
+
+    target = Path(path)
+    if target.is_dir():
+        raise CliError(f"--figure {target} is a folder; give a file path ending in .png")
+    try:
+        save_figure_png(evaluation_figure(report, title), target)
+    except OSError as exc:
+        raise CliError(f"cannot write the figure {target}: {exc.strerror or exc}") from None
+    print(f"wrote the figure {target}", file=sys.stderr)
+
+
 def cmd_evaluate(args) -> int:
     from .core.evaluation import format_metrics_table
 
@@ -338,6 +356,8 @@ def cmd_evaluate(args) -> int:
         classifier.metadata["test_metrics"]["precision_path"] = classifier.precision
         _save_model(classifier, args.model)
         print(f"recorded the metrics in {args.model}", file=sys.stderr)
+    if args.figure:
+        _write_evaluation_figure(report, args.figure, f"{classifier.name} on {Path(args.data_dir).name}")
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()

@@ -66,3 +66,70 @@ def draw_confusion(ax, matrix: Sequence[Sequence[int]], classes: Sequence[str], 
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
+
+
+def draw_roc(ax, roc: dict, *, label: str, colour: str = "#0072B2",
+             operating_point: tuple[float, float] | None = None) -> None:
+    """ROC curve from a report's ``roc`` (fpr, tpr lists); ◇ marks the operating point."""
+    ax.plot([0, 1], [0, 1], ":", color="#7F7F7F", lw=1)
+    if roc.get("fpr"):
+        ax.plot(roc["fpr"], roc["tpr"], "-", color=colour, lw=1.8, label=label)
+    if operating_point is not None:
+        ax.plot([operating_point[0]], [operating_point[1]], "D", color=colour, mfc="none", ms=7, mew=1.6,
+                label="stored threshold")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.grid(True, alpha=0.25)
+    ax.set_xlabel("1 − specificity")
+    ax.set_ylabel("Sensitivity")
+
+
+def evaluation_figure(report: dict, title: str):
+    """A three-panel matplotlib Figure (confusion matrix, ROC, reliability) for one evaluation
+    report of ``core.evaluation.evaluate_arrays``. Built without pyplot, so no GUI is involved."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(13, 4.4), dpi=100, layout="constrained")
+    axes = figure.subplots(1, 3)
+    draw_confusion(axes[0], report["confusion_matrix"], report["classes"])
+    axes[0].set_title(f"Confusion matrix at threshold {report['threshold']:.3f}")
+    spec, sens = report.get("specificity"), report.get("recall")
+    point = (1 - spec, sens) if spec is not None and sens is not None else None
+    auc = report.get("auc")
+    draw_roc(axes[1], report.get("roc") or {}, label="AUC " + ("–" if auc is None else f"{auc:.3f}"),
+             operating_point=point)
+    axes[1].legend(loc="lower right", fontsize=8)
+    axes[1].set_title("ROC curve")
+    ece = report.get("ece")
+    draw_reliability(axes[2], report["reliability"], label="ECE " + ("–" if ece is None else f"{ece:.3f}"),
+                     colour="#0072B2")
+    axes[2].set_xlabel("Predicted probability of disease")
+    axes[2].set_ylabel("Observed fraction with disease")
+    axes[2].set_title("Calibration (marker size: images per bin)")
+    axes[2].legend(loc="upper left", fontsize=8)
+    accuracy = report.get("accuracy")
+    figure.suptitle(f"{title}: {report['n']} images, accuracy "
+                    + ("–" if accuracy is None else f"{accuracy:.3f}") + f", {report['n_refused']} refused")
+    return figure
+
+
+def save_figure_png(figure, path) -> None:
+    """Write ``figure`` as a PNG at ``path`` atomically: a temporary file beside it, then a rename,
+    so an interrupted write never leaves half a picture under the final name."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            figure.savefig(out, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -404,3 +404,23 @@ def test_model_write_failures_are_one_line_errors(run, tiny_model_path, eval_fol
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: cannot write the model file")
     assert not (tmp_path / "new.pneumo").exists()
+
+
+def test_evaluate_figure(run, tiny_model_path, eval_folder, tmp_path):
+    from PIL import Image
+
+    out_dir = tmp_path / "figs"
+    out_dir.mkdir()
+    target = out_dir / "eval.png"
+    code, out, err = run("evaluate", eval_folder, "--model", tiny_model_path, "--figure", target)
+    assert code == 0, err
+    assert "Traceback" not in err and "wrote the figure" in err
+    assert [p.name for p in out_dir.iterdir()] == ["eval.png"], "no temporary file is left beside the figure"
+    with Image.open(target) as image:
+        assert image.format == "PNG" and image.size[0] > 2 * image.size[1] > 600
+    code, _, err = run("evaluate", eval_folder, "--model", tiny_model_path, "--figure", out_dir)
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "is a folder")
+    code, _, err = run("evaluate", eval_folder, "--model", tiny_model_path, "--figure", tmp_path / "none" / "x.png")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "cannot write the figure")
