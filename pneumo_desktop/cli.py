@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="augment with width/height ratios from 1/R to R (default 1: off)")
     t.add_argument("--haze", type=_fraction_or_zero, default=0.0, metavar="P",
                    help="probability of a haze (lower local contrast) before equalisation (default 0: off)")
+    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="mixup with blend weights ~ Beta(ALPHA, ALPHA) (default 0: off)")
     t.add_argument("--raw-noise", type=_fraction_or_zero, default=0.0, metavar="STD",
                    help="largest detector-noise standard deviation before equalisation, on a 0-1 scale (default 0)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
@@ -266,6 +268,7 @@ def cmd_train(args) -> int:
         widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
         label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
         min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
+        mixup_alpha=args.mixup,
         augmentation=AugmentConfig(aspect_max=args.aspect_jitter, haze_prob=args.haze,
                                    raw_noise_std=args.raw_noise),
     )

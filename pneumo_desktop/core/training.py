@@ -65,6 +65,9 @@ class TrainingConfig:
     bf16: bool = True
     augment_after_equalise: bool = False
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+    # Mixup: each batch is blended with a shuffled copy of itself, weight ~ Beta(alpha, alpha),
+    # and so are the targets. 0 turns it off.
+    mixup_alpha: float = 0.0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -83,6 +86,8 @@ class TrainingConfig:
             raise DatasetError("snapshots must be between 1 and the number of epochs, members at least 1")
         if not 1.0 <= self.augmentation.aspect_max <= 2.0:
             raise DatasetError("aspect jitter must be between 1 (off) and 2")
+        if not 0.0 <= self.mixup_alpha <= 10.0:
+            raise DatasetError("mixup alpha must be between 0 (off) and 10")
 
 
 def recommended_config(**overrides) -> TrainingConfig:
@@ -240,6 +245,7 @@ def train_model(
         seed = config.seed + 1000 * member_index
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
+        mix_rng = np.random.default_rng(seed + 7)  # mixup weights; torch has no seeded Beta sampler
         model = ChestCNN(len(classes), config.widths, config.dropout).to(memory_format=torch.channels_last)
         optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         snapshots: list[tuple[int, dict]] = []
@@ -272,10 +278,20 @@ def train_model(
                     x = to_model_input(equalise_batch(batch, prep.equalise), prep)
                 x = x.contiguous(memory_format=torch.channels_last)
                 y = labels[idx]
+                mix = None
+                if config.mixup_alpha > 0:
+                    weight = float(mix_rng.beta(config.mixup_alpha, config.mixup_alpha))
+                    partner = torch.randperm(len(idx), generator=gen)
+                    x = weight * x + (1.0 - weight) * x[partner]
+                    mix = (weight, partner)
                 with autocast:
                     logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, weight=class_weights,
                                        label_smoothing=config.label_smoothing)
+                if mix is not None:
+                    weight, partner = mix
+                    loss = weight * loss + (1.0 - weight) * F.cross_entropy(
+                        logits.float(), y[partner], weight=class_weights, label_smoothing=config.label_smoothing)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
