@@ -227,7 +227,7 @@ def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _priva
     code, out, err = run("train", synthetic_folder, "--out", out_dir / "mine.pneumo", "--epochs", "2",
                          "--batch-size", "8", "--input-size", "64", "--widths", "8,16,16,16", "--lr", "0.005",
                          "--val-fraction", "0.25", "--no-bf16", "--cache-dir", cache, "--name", "my model",
-                         "--test-dir", test_dir, "--tta", "shifts5", "--haze", "0.5", "--raw-noise", "0.03")
+                         "--test-dir", test_dir, "--tta", "shifts5", "--haze", "0.5", "--raw-noise", "0.03", "--mixup", "0.2")
     assert code == 0, err
     assert "Traceback" not in err
     assert "saved" in err and "epoch 2/2" in err
@@ -240,6 +240,7 @@ def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _priva
     config = clf.metadata["training"]["config"]
     assert config["epochs"] == 2 and config["widths"] == [8, 16, 16, 16] and config["bf16"] is False
     assert config["augmentation"]["haze_prob"] == 0.5 and config["augmentation"]["raw_noise_std"] == 0.03
+    assert config["mixup_alpha"] == 0.2
     test_metrics = clf.metadata["test_metrics"]
     assert test_metrics["data_dir"] == str(test_dir)
     assert test_metrics["n"] == 12 and 0 <= test_metrics["accuracy"] <= 1

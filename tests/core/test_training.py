@@ -14,6 +14,7 @@ from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.dataset import manifest_sha256, scan_labelled_folder
 from pneumo_desktop.core.errors import DatasetError
 from pneumo_desktop.core.evaluate import run_evaluation
+from pneumo_desktop.core.preprocess import AugmentConfig
 from pneumo_desktop.core.training import (
     BatchDone,
     DataReady,
@@ -209,12 +210,18 @@ def _first_epoch(table, config) -> list[float]:
     return losses
 
 
-@pytest.mark.parametrize("options", [{"bf16": False}, {"bf16": True}, {"augment_after_equalise": True}],
-                         ids=["float32", "bf16", "augment-after-equalise"])
+@pytest.mark.parametrize("options", [{"bf16": False}, {"bf16": True}, {"augment_after_equalise": True},
+                                     {"mixup_alpha": 0.4},
+                                     {"augmentation": AugmentConfig(haze_prob=0.5, raw_noise_std=0.04)}],
+                         ids=["float32", "bf16", "augment-after-equalise", "mixup", "acquisition"])
 def test_same_seed_gives_identical_first_epoch(synthetic_folder, synth, one_torch_thread, options):
     config = synth.tiny_config(seed=3, **options)
     table = prepare_tables(synthetic_folder, config)
     first = _first_epoch(table, config)
+    if options.keys() & {"mixup_alpha", "augmentation"}:
+        # The option changes what the network sees: the same seed without it trains differently.
+        plain = synth.tiny_config(seed=3)
+        assert _first_epoch(table, plain) != first, f"{options} had no effect"
     second = _first_epoch(table, config)
     assert len(first) >= 4
     assert all(np.isfinite(first))
@@ -264,6 +271,7 @@ def test_three_class_subtype_training_with_an_unreadable_file(synthetic_folder, 
     ({"learning_rate": 0.0}, "learning rate"),
     ({"snapshots": 3, "epochs": 2}, "snapshots"),
     ({"members": 0}, "members"),
+    ({"mixup_alpha": -0.1}, "mixup"),
 ])
 def test_config_validation(synthetic_folder, change, message):
     config = TrainingConfig(**change)
