@@ -14,7 +14,7 @@ equalisation follows as at prediction time.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import numpy as np
 import torch
@@ -82,14 +82,11 @@ def _auc(score: np.ndarray, positive: np.ndarray) -> float | None:
     return _rank_auc(score, positive)
 
 
-def stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: np.ndarray,
-                   batch: int = 256) -> dict:
-    """Score ``classifier`` on validation images with each stress applied to the normals.
-
-    raw_u8: uint8 (N, S, S) at the model's input size, not equalised. is_abnormal: bool (N,).
-    Returns ``{"changes": {name: {"auc", "specificity"}}, "mean_auc", "mean_specificity"}``;
-    specificity is at the classifier's stored threshold, AUC in [0, 1].
-    """
+def iter_stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: np.ndarray,
+                        batch: int = 256) -> Generator[str, None, dict]:
+    """``stress_metrics`` as a generator: yields each change's name before scoring it, and
+    returns the result. Training drives it, so that closing the training generator takes effect
+    between changes (an ensemble with many views spends minutes here)."""
     raw = torch.as_tensor(raw_u8)
     is_abnormal = np.asarray(is_abnormal, dtype=bool)
     normal_rows = torch.from_numpy(~is_abnormal)
@@ -97,6 +94,7 @@ def stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: n
     plain = equalise_batch(raw, equalise).numpy()
     changes: dict[str, dict] = {}
     for name in STRESSES:
+        yield name
         images = plain.copy()
         if normal_rows.any():
             images[~is_abnormal] = apply_stress(raw[normal_rows], name, equalise)
@@ -113,3 +111,19 @@ def stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: n
         "mean_auc": float(np.mean(aucs)) if aucs else None,
         "mean_specificity": float(np.mean(specs)) if specs else None,
     }
+
+
+def stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: np.ndarray,
+                   batch: int = 256) -> dict:
+    """Score ``classifier`` on validation images with each stress applied to the normals.
+
+    raw_u8: uint8 (N, S, S) at the model's input size, not equalised. is_abnormal: bool (N,).
+    Returns ``{"changes": {name: {"auc", "specificity"}}, "mean_auc", "mean_specificity"}``;
+    specificity is at the classifier's stored threshold, AUC in [0, 1].
+    """
+    steps = iter_stress_metrics(classifier, raw_u8, is_abnormal, batch)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value

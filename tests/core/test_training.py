@@ -349,3 +349,28 @@ def test_recommended_config_is_the_shipped_default_models_recipe():
         else:
             assert recipe[key] == value, key
     assert recommended_config(epochs=3).epochs == 3 and recommended_config().epochs == 15
+
+
+def test_closing_training_during_the_stress_test_stops_it(synthetic_folder, synth, tiny_training):
+    """The stress validation yields between changes, so a cancel there takes effect at once."""
+    from pneumo_desktop.core.stress import STRESSES
+
+    events, _ = tiny_training
+    announced = [e.text for e in events if isinstance(e, StatusMessage) and e.text.startswith("Stress-testing")]
+    assert announced == [f"Stress-testing on the validation split: {name}…" for name in STRESSES]
+
+    config = synth.tiny_config(epochs=1)
+    gen = train_model(prepare_tables(synthetic_folder, config), config)
+    stress_messages = []
+    try:
+        for event in gen:
+            assert not isinstance(event, TrainingFinished), "training finished before the stress test"
+            if isinstance(event, StatusMessage) and event.text.startswith("Stress-testing"):
+                stress_messages.append(event.text)
+                if len(stress_messages) == 2:
+                    break
+    finally:
+        gen.close()
+    assert stress_messages[0].endswith(f"{next(iter(STRESSES))}…")
+    with pytest.raises(StopIteration):
+        next(gen)
