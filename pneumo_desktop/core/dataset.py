@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DatasetError, ImageReadError
+from .generators import drive
 from .imageio import read_image
 from .preprocess import Preprocessing, prepare_image
 
@@ -215,14 +216,8 @@ def decode_images(
     mtimes, the preprocessing and the decoder version, so a second training run on the same
     folder skips decoding. ``progress(done, total)`` is called every 64 images.
     """
-    steps = iter_decode_images(paths, prep, workers, cache_dir)
-    while True:
-        try:
-            done, total = next(steps)
-        except StopIteration as finished:
-            return finished.value
-        if progress is not None:
-            progress(done, total)
+    on_step = None if progress is None else (lambda step: progress(*step))
+    return drive(iter_decode_images(paths, prep, workers, cache_dir), on_step)
 
 
 def iter_decode_images(

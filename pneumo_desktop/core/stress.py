@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .generators import drive
 from .preprocess import equalise_batch, gaussian_blur_batch
 
 
@@ -121,9 +122,4 @@ def stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: n
     Returns ``{"changes": {name: {"auc", "specificity"}}, "mean_auc", "mean_specificity"}``;
     specificity is at the classifier's stored threshold, AUC in [0, 1].
     """
-    steps = iter_stress_metrics(classifier, raw_u8, is_abnormal, batch)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            return finished.value
+    return drive(iter_stress_metrics(classifier, raw_u8, is_abnormal, batch))

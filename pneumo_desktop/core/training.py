@@ -32,6 +32,7 @@ from .dataset import (
 )
 from .errors import DatasetError
 from .gate import fit_feature_gate
+from .generators import relay
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
 from .preprocess import AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input
@@ -374,14 +375,8 @@ def train_model(
     # One-sided acquisition stresses on the validation normals (core/stress.py): how the model
     # reacts when the normals' acquisition changes (its known weaknesses). Reported, never used
     # to choose anything inside this run.
-    stress_steps = iter_stress_metrics(classifier, images[val_idx], val_y.numpy() != normal_index)
-    while True:
-        try:
-            change = next(stress_steps)
-        except StopIteration as finished:
-            stress = finished.value
-            break
-        yield StatusMessage(f"Stress-testing on the validation split: {change}…")
+    stress = yield from relay(iter_stress_metrics(classifier, images[val_idx], val_y.numpy() != normal_index),
+                              lambda change: StatusMessage(f"Stress-testing on the validation split: {change}…"))
 
     yield StatusMessage("Fitting the unfamiliar-image gate…")
     # A seeded sample of training images is plenty for a mean and covariance of F features, and
@@ -420,13 +415,8 @@ def train_model(
 
 
 def _decode_with_progress(paths, prep: Preprocessing, cache_dir) -> Generator[DecodeProgress, None, DecodedImages]:
-    steps = iter_decode_images(paths, prep, cache_dir=cache_dir)
-    while True:
-        try:
-            done, total = next(steps)
-        except StopIteration as finished:
-            return finished.value
-        yield DecodeProgress(done, total)
+    return (yield from relay(iter_decode_images(paths, prep, cache_dir=cache_dir),
+                             lambda step: DecodeProgress(*step)))
 
 
 SHIFTED_VALIDATION = AugmentConfig(
