@@ -41,12 +41,26 @@ def main() -> int:
     from pneumo_desktop.core.stress import STRESSES, stress_metrics
     from pneumo_desktop.paths import user_cache_dir
 
+    from pneumo_desktop.core.errors import DatasetError, ModelFileError
+
     results = {}
     for path in args.models:
-        classifier = Classifier.load(path)
-        config = classifier.metadata["training"]["config"]
+        try:
+            classifier = Classifier.load(path)
+        except ModelFileError as exc:
+            print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
+            continue
+        config = (classifier.metadata.get("training") or {}).get("config")
+        if not config:
+            print(f"{path}: the file does not say how it was trained, so its validation split cannot be "
+                  "rebuilt; skipped", file=sys.stderr)
+            continue
         # The model's own class scheme: the split is stratified by label, so it must be the same.
-        table = scan_labelled_folder(args.data, class_scheme=config.get("class_scheme", "folders"))
+        try:
+            table = scan_labelled_folder(args.data, class_scheme=config.get("class_scheme", "folders"))
+        except DatasetError as exc:
+            print(f"cannot read the training folder {args.data}: {exc}", file=sys.stderr)
+            return 2
         stored = (classifier.metadata["training"].get("data") or {}).get("manifest_sha256")
         if stored and manifest_sha256(table) != stored:
             print(f"{path}: {args.data} is not the folder this model was trained on (its image digest "
@@ -62,6 +76,9 @@ def main() -> int:
             classifier.metadata["validation_stress_metrics"] = results[Path(path).name]
             classifier.save(path)
             print(f"recorded the stress figures in {path}", file=sys.stderr)
+    if not results:
+        print("no model could be stress-tested", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
