@@ -402,12 +402,13 @@ def cmd_info(args) -> int:
 
             print(f"{key.replace('_', ' ')}: accuracy {fmt('accuracy')}, AUC {fmt('auc')}, "
                   f"sensitivity {fmt('recall')}, specificity {fmt('specificity')}, n {metrics.get('n')}")
-    stress = meta.get("validation_stress_metrics")
-    if stress and stress.get("mean_auc") is not None:
-        worst = min(stress["changes"].items(), key=lambda item: item[1].get("specificity") or 0.0)
+    stress = meta.get("validation_stress_metrics")  # checked when the file was read
+    scored = {k: v["specificity"] for k, v in (stress or {}).get("changes", {}).items() if v.get("specificity") is not None}
+    if stress and stress.get("mean_auc") is not None and scored:
+        worst = min(scored, key=scored.get)
         print(f"validation stress (changes to the normals): mean AUC {stress['mean_auc']:.4f}, "
               f"mean specificity {stress['mean_specificity']:.4f}; "
-              f"worst: {worst[0]} (specificity {worst[1]['specificity']:.3f})")
+              f"worst: {worst} (specificity {scored[worst]:.3f})")
     return 0
 
 

@@ -49,8 +49,14 @@ def draw_reliability(ax, reliability: dict, *, label: str, colour: str, fg: str 
     ax.grid(True, alpha=0.25)
 
 
-def draw_confusion(ax, matrix: Sequence[Sequence[int]], classes: Sequence[str], cmap="Blues") -> None:
-    """Counts with row percentages (rows true, columns predicted), coloured by row share."""
+def draw_confusion(ax, matrix: Sequence[Sequence[int]], classes: Sequence[str], *, cmap="Blues",
+                   value_fontsize: float | None = None, label_fontsize: float | None = None,
+                   xlabel: str = "Predicted", ylabel: str = "True") -> np.ndarray:
+    """Counts with row percentages (rows true, columns predicted), coloured by row share.
+
+    Returns the matrix as int64 (K, K). ``value_fontsize`` / ``label_fontsize``: None keeps
+    matplotlib's defaults; the GUI passes its own sizes and translated axis labels.
+    """
     m = np.asarray(matrix, dtype=np.int64)
     rows = m.sum(1, keepdims=True)
     share = np.divide(m, rows, out=np.zeros(m.shape, dtype=float), where=rows > 0)
@@ -58,14 +64,15 @@ def draw_confusion(ax, matrix: Sequence[Sequence[int]], classes: Sequence[str], 
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             ax.text(j, i, f"{m[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.55 else "#10213A", fontweight="bold")
-    ax.set_xticks(range(len(classes)), [str(c) for c in classes])
-    ax.set_yticks(range(len(classes)), [str(c) for c in classes], rotation=90, va="center")
-    ax.set_xlabel("Predicted")
-    ax.set_ylabel("True")
+                    color="white" if share[i, j] > 0.55 else "#10213A", fontsize=value_fontsize, fontweight="bold")
+    ax.set_xticks(range(len(classes)), [str(c) for c in classes], fontsize=label_fontsize)
+    ax.set_yticks(range(len(classes)), [str(c) for c in classes], fontsize=label_fontsize, rotation=90, va="center")
+    ax.set_xlabel(xlabel, fontsize=label_fontsize)
+    ax.set_ylabel(ylabel, fontsize=label_fontsize)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
+    return m
 
 
 def draw_roc(ax, roc: dict, *, label: str, colour: str = "#0072B2",
@@ -93,7 +100,9 @@ def evaluation_figure(report: dict, title: str):
     figure = Figure(figsize=(13, 4.4), dpi=100, layout="constrained")
     axes = figure.subplots(1, 3)
     draw_confusion(axes[0], report["confusion_matrix"], report["classes"])
-    axes[0].set_title(f"Confusion matrix at threshold {report['threshold']:.3f}")
+    refused = int(report.get("n_refused") or 0)
+    axes[0].set_title(f"Confusion matrix at threshold {report['threshold']:.3f}"
+                      + (f"\n({refused} refused image{'s' if refused != 1 else ''} not shown)" if refused else ""))
     spec, sens = report.get("specificity"), report.get("recall")
     point = (1 - spec, sens) if spec is not None and sens is not None else None
     auc = report.get("auc")
@@ -110,26 +119,23 @@ def evaluation_figure(report: dict, title: str):
     axes[2].legend(loc="upper left", fontsize=8)
     accuracy = report.get("accuracy")
     figure.suptitle(f"{title}: {report['n']} images, accuracy "
-                    + ("–" if accuracy is None else f"{accuracy:.3f}") + f", {report['n_refused']} refused")
+                    + ("–" if accuracy is None else f"{accuracy:.3f}") + f", {report['n_refused']} refused",
+                    fontsize=12, fontweight="bold")
     return figure
 
 
 def save_figure_png(figure, path) -> None:
     """Write ``figure`` as a PNG at ``path`` atomically: a temporary file beside it, then a rename,
-    so an interrupted write never leaves half a picture under the final name."""
+    so an interrupted write never leaves half a picture under the final name. The file gets the
+    permissions the umask allows, like any file the person saves."""
     import os
-    import tempfile
     from pathlib import Path
 
     path = Path(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(handle, "wb") as out:
-            figure.savefig(out, format="png")
+        figure.savefig(tmp, format="png")
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise

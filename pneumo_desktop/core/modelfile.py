@@ -184,3 +184,22 @@ def validate_metadata(metadata: dict, name: str = "model") -> None:
         isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) and abs(v) <= 32 for v in s) for s in shifts
     ):
         raise ModelFileError(f"{name}: test-time views must be 1..32 integer shifts")
+    stress = metadata.get("validation_stress_metrics")
+    if stress is not None and not _stress_figures_ok(stress):
+        raise ModelFileError(f"{name}: the stress-validation figures are malformed")
+
+
+def _fraction_or_none(value) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0)
+
+
+def _stress_figures_ok(stress) -> bool:
+    """``validation_stress_metrics``: ``{"changes": {name: {"auc", "specificity"}}, "mean_auc",
+    "mean_specificity"}`` with every figure in [0, 1] or null, at most 64 named changes."""
+    if not isinstance(stress, dict) or not isinstance(stress.get("changes"), dict) or len(stress["changes"]) > 64:
+        return False
+    for change, figures in stress["changes"].items():
+        if not (isinstance(change, str) and 0 < len(change) <= 64 and isinstance(figures, dict)
+                and _fraction_or_none(figures.get("auc")) and _fraction_or_none(figures.get("specificity"))):
+            return False
+    return _fraction_or_none(stress.get("mean_auc")) and _fraction_or_none(stress.get("mean_specificity"))

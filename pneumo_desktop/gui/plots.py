@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..figures import draw_reliability, reliability_points
+from ..figures import draw_confusion, draw_reliability, reliability_points
 
 BLUE = "#0072B2"      # Okabe-Ito blue: the new model / training
 ORANGE = "#D55E00"    # Okabe-Ito vermillion: validation
@@ -179,23 +179,9 @@ class ConfusionMatrixCanvas(PlotCanvas):
                     fontsize=FONT + 1, transform=ax.transAxes)
             self.draw_idle()
             return
-        m = np.asarray(matrix, dtype=np.int64)
-        self.matrix = m
-        rows = m.sum(1, keepdims=True)
-        share = np.divide(m, rows, out=np.zeros(m.shape, dtype=float), where=rows > 0)
-        ax.imshow(share, cmap=_BLUES, vmin=0.0, vmax=1.0)
-        for i in range(m.shape[0]):
-            for j in range(m.shape[1]):
-                colour = "white" if share[i, j] > 0.55 else "#10213A"
-                ax.text(j, i, f"{m[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
-                        color=colour, fontsize=FONT + 2 if m.shape[0] <= 3 else FONT, fontweight="bold")
-        ax.set_xticks(range(len(classes)), [str(c) for c in classes], fontsize=FONT)
-        ax.set_yticks(range(len(classes)), [str(c) for c in classes], fontsize=FONT, rotation=90, va="center")
-        ax.set_xlabel(self.tr("Predicted"), fontsize=FONT)
-        ax.set_ylabel(self.tr("True"), fontsize=FONT)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        ax.tick_params(length=0)
+        self.matrix = draw_confusion(ax, matrix, classes, cmap=_BLUES,
+                                     value_fontsize=FONT + 2 if len(classes) <= 3 else FONT, label_fontsize=FONT,
+                                     xlabel=self.tr("Predicted"), ylabel=self.tr("True"))
         if title:
             ax.set_title(title, fontsize=FONT + 1, color=self._fg)
         if note:
