@@ -31,7 +31,6 @@ def main() -> int:
                         help="store the figures in each model file as validation_stress_metrics")
     args = parser.parse_args()
 
-    import numpy as np
     import torch
 
     torch.set_num_threads(args.threads)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
-import time
 from pathlib import Path
 
 from . import __version__
@@ -61,11 +61,18 @@ def _save_model(classifier, path: str | Path) -> None:
         raise CliError(f"cannot write the model file {path}: {exc.strerror or exc}") from None
 
 
-def _threshold_arg(text: str) -> float:
+def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _threshold_arg(text: str) -> float:
+    value = _number(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("the threshold must lie strictly between 0 and 1")
     return value
@@ -82,20 +89,16 @@ def _positive_int(text: str) -> int:
 
 
 def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    """A number in the open interval (0, 1)."""
+    value = _number(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
     return value
 
 
 def _fraction_or_zero(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    """A number in the closed interval [0, 1]; 0 switches the option off."""
+    value = _number(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError("must lie between 0 and 1")
     return value
@@ -247,7 +250,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .core.errors import DatasetError, ImageReadError
+    from .core.errors import DatasetError
     from .core.preprocess import AugmentConfig
     from .core.training import TrainingConfig, TrainingFinished, prepare_tables, train_model
     from .core import training as tr

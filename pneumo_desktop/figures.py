@@ -75,21 +75,36 @@ def draw_confusion(ax, matrix: Sequence[Sequence[int]], classes: Sequence[str], 
     return m
 
 
-def draw_roc(ax, roc: dict, *, label: str, colour: str = "#0072B2",
-             operating_point: tuple[float, float] | None = None) -> None:
-    """ROC curve from a report's ``roc`` (fpr, tpr lists); ◇ marks the operating point."""
-    ax.plot([0, 1], [0, 1], ":", color="#7F7F7F", lw=1)
-    if roc.get("fpr"):
-        ax.plot(roc["fpr"], roc["tpr"], "-", color=colour, lw=1.8, label=label)
-    if operating_point is not None:
-        ax.plot([operating_point[0]], [operating_point[1]], "D", color=colour, mfc="none", ms=7, mew=1.6,
-                label="stored threshold")
+def draw_roc_frame(ax, *, fg: str = "#7F7F7F", xlabel: str = "1 − specificity",
+                   ylabel: str = "Sensitivity", fontsize: float | None = None) -> None:
+    """The square [0, 1] x [0, 1] ROC axes with the chance diagonal, a grid and axis labels."""
+    ax.plot([0, 1], [0, 1], ":", color=fg, alpha=0.5, lw=1)
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
     ax.grid(True, alpha=0.25)
-    ax.set_xlabel("1 − specificity")
-    ax.set_ylabel("Sensitivity")
+    ax.set_xlabel(xlabel, fontsize=fontsize)
+    ax.set_ylabel(ylabel, fontsize=fontsize)
+
+
+def draw_roc_curve(ax, fpr: Sequence[float], tpr: Sequence[float], *, label: str, colour: str = "#0072B2",
+                   dashed: bool = False, operating_point: tuple[float, float] | None = None,
+                   point_label: str | None = None) -> None:
+    """One ROC curve (``fpr``, ``tpr``: equal-length sequences in [0, 1]); a hollow diamond marks
+    ``operating_point`` = (1 - specificity, sensitivity) at the model's threshold when it is finite."""
+    if len(fpr):
+        ax.plot(fpr, tpr, "--" if dashed else "-", color=colour, lw=1.8, label=label, zorder=3)
+    if operating_point is not None and all(np.isfinite(operating_point)):
+        ax.plot([operating_point[0]], [operating_point[1]], "D", color=colour, mfc="none", ms=7, mew=1.6,
+                label=point_label, zorder=4)
+
+
+def draw_roc(ax, roc: dict, *, label: str, colour: str = "#0072B2",
+             operating_point: tuple[float, float] | None = None) -> None:
+    """ROC curve from a report's ``roc`` (fpr, tpr lists); ◇ marks the operating point."""
+    draw_roc_frame(ax)
+    draw_roc_curve(ax, roc.get("fpr") or [], roc.get("tpr") or [], label=label, colour=colour,
+                   operating_point=operating_point, point_label="stored threshold")
 
 
 def evaluation_figure(report: dict, title: str):

@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "wilson_interval",
+    "rank_auc",
     "evaluate_arrays",
     "choose_threshold",
     "fit_temperature",
@@ -46,6 +47,37 @@ _T_MAX = 20.0
 
 _ECE_BINS = 15  # torchmetrics' default; the usual choice in the calibration literature
 _RELIABILITY_BINS = 10  # coarser on purpose: a reliability plot needs enough images per bin
+
+
+# --------------------------------------------------------------------------------------------
+# Rank AUC (cheap enough for every epoch and every stress change)
+# --------------------------------------------------------------------------------------------
+
+
+def rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
+    """ROC AUC as the Mann-Whitney statistic: the chance that a random positive scores above a
+    random negative, ties counting one half.
+
+    Args:
+        score: float array (N,), any range; higher means more likely positive.
+        positive: bool array (N,), True for the positive (abnormal) class.
+    Returns:
+        AUC in [0, 1], or None when either class is absent.
+    """
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    positive = np.asarray(positive, dtype=bool).reshape(-1)
+    if score.shape != positive.shape:
+        raise ValueError(f"score has {score.size} values but positive has {positive.size}")
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    # Tied scores share the mean of the 1-based ranks they span.
+    _, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    mean_rank = (ends - counts + 1 + ends) / 2.0
+    ranks = mean_rank[inverse]
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 # --------------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
     path = Path(path)
     name = path.name
-    size = _checked_size(path)
+    _checked_size(path)  # refuses an oversized file before reading it
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .evaluation import rank_auc
 from .generators import drive
 from .preprocess import equalise_batch, gaussian_blur_batch
 
@@ -77,12 +78,6 @@ def apply_stress(raw_u8: np.ndarray | torch.Tensor, name: str, equalise: str) ->
     return equalise_batch(torch.round(changed.squeeze(1) * 255.0).to(torch.uint8), equalise).numpy()
 
 
-def _auc(score: np.ndarray, positive: np.ndarray) -> float | None:
-    from .training import _rank_auc  # one AUC implementation for every validation figure
-
-    return _rank_auc(score, positive)
-
-
 def iter_stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnormal: np.ndarray,
                         batch: int = 256) -> Generator[str, None, dict]:
     """``stress_metrics`` as a generator: yields each change's name before scoring it, and
@@ -104,7 +99,7 @@ def iter_stress_metrics(classifier, raw_u8: np.ndarray | torch.Tensor, is_abnorm
         p_abnormal = classifier.prob_abnormal(probs)
         called = p_abnormal >= classifier.threshold
         specificity = float(1.0 - called[~is_abnormal].mean()) if (~is_abnormal).any() else None
-        changes[name] = {"auc": _auc(p_abnormal, is_abnormal), "specificity": specificity}
+        changes[name] = {"auc": rank_auc(p_abnormal, is_abnormal), "specificity": specificity}
     aucs = [c["auc"] for c in changes.values() if c["auc"] is not None]
     specs = [c["specificity"] for c in changes.values() if c["specificity"] is not None]
     return {

@@ -31,6 +31,7 @@ from .dataset import (
     scan_labelled_folder,
 )
 from .errors import DatasetError
+from .evaluation import choose_threshold, evaluate_arrays, fit_temperature, rank_auc
 from .gate import fit_feature_gate
 from .generators import relay
 from .model import ChestCNN
@@ -349,7 +350,6 @@ def train_model(
     classifier = Classifier(member_models, metadata)
     val_u8 = val_x.numpy()
     val_logits = _batched(classifier.raw_logits, val_u8)
-    from .evaluation import choose_threshold, evaluate_arrays, fit_temperature
 
     temperature = fit_temperature(val_logits, val_y.numpy())
     probs = _softmax(val_logits / temperature)
@@ -459,23 +459,5 @@ def _validate(model: ChestCNN, val_x: torch.Tensor, val_y: torch.Tensor, class_w
     normal_index = classes.index(normal)
     score = 1 - torch.softmax(out, 1)[:, normal_index]
     positive = val_y != normal_index
-    auc = _rank_auc(score.numpy(), positive.numpy())
+    auc = rank_auc(score.numpy(), positive.numpy())
     return loss, acc, auc
-
-
-def _rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
-    """Mann-Whitney AUC with tie handling; cheap enough to run every epoch."""
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    order = np.argsort(score, kind="mergesort")
-    ranks = np.empty(len(score))
-    sorted_scores = score[order]
-    i = 0
-    while i < len(score):
-        j = i
-        while j + 1 < len(score) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -12,6 +12,8 @@ Spanish shows ``97,3 %`` where English shows ``97.3%``.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from ..paths import RESOURCES_DIR
@@ -111,8 +113,10 @@ def format_ms(ms: float) -> str:
     return QLocale().toString(float(ms), "f", 0 if ms >= 100 else 1)
 
 
-def format_duration(seconds: float) -> str:
-    """A short human duration: ``45 s``, ``3 min 20 s``, ``1 h 05 min``."""
+def format_duration(seconds: float | None) -> str:
+    """A short human duration: ``45 s``, ``3 min 20 s``, ``1 h 05 min``; "–" when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
         return QCoreApplication.translate("Duration", "{s} s").format(s=seconds)

@@ -37,15 +37,15 @@ from . import i18n
 from .about_dialog import AboutDialog, app_icon
 from .i18n import format_duration, format_number
 from .image_viewer import ImageViewer, heatmap_rgba, to_levels
-from .model_manager import (
-    ModelInfoDialog, ModelManager, ThresholdDialog, ensure_torch_configured, lower_thread_priority,
-)
+from .model_info_dialog import ModelInfoDialog
+from .model_manager import ModelManager, ensure_torch_configured, lower_thread_priority
 from .result_panel import ResultPanel
 from .results_model import (
     FILTER_ALL, FILTER_ERROR, FILTER_NEGATIVE, FILTER_POSITIVE, FILTER_UNSUPPORTED, STATUS_OK, ResultRow,
     ResultsFilterProxy, ResultsTableModel, class_display_name,
 )
 from .settings import Settings
+from .threshold_dialog import ThresholdDialog
 from .workers import GeneratorJob
 
 IMAGE_PATTERNS = "*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.dicom *.gif *.webp"

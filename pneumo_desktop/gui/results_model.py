@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from .i18n import format_ms, format_percent, format_probability
+from .i18n import format_ms, format_probability
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"

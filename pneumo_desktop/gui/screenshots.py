@@ -93,12 +93,13 @@ def render(outdir: Path, data: Path, model: Path | None, count: int, wizard_data
     from . import i18n
     from .app import create_application
     from .main_window import MainWindow
-    from .model_manager import ModelInfoDialog, ThresholdDialog
+    from .model_info_dialog import ModelInfoDialog
+    from .threshold_dialog import ThresholdDialog
     from .about_dialog import AboutDialog
     from ..paths import DEFAULT_MODEL_PATH
 
     outdir.mkdir(parents=True, exist_ok=True)
-    app = create_application()
+    app = create_application()  # noqa: F841 - held so the application lives while we render
     i18n.install_language("en")
     written: list[Path] = []
     images = pick_images(data, count)

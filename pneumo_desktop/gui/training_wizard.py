@@ -1,7 +1,7 @@
 """Model > Train new model…: a wizard that trains, evaluates and (on request) keeps a new model.
 
-Pages (``wizard_pages.py``): 1 data folder, 2 settings, 3 training with live curves, 4
-evaluation against the active model, 5 name and save. Training and evaluation run on worker
+Pages, one per file (``wizard_data_page.py`` … ``wizard_adopt_page.py``): 1 data folder, 2
+settings, 3 training with live curves, 4 evaluation against the active model, 5 name and save. Training and evaluation run on worker
 threads; the training writes nothing, so stopping it or closing the wizard leaves every model
 file as it was. The only write is ``Classifier.save`` into the user's models folder when the
 person presses *Save model* on the last page, after which ``model_adopted(path, make_active)``
@@ -21,8 +21,11 @@ from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSize, QThread, Sign
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
 from ..core.training import TrainingConfig, recommended_config
-from .wizard_jobs import estimate_training_seconds, sanitise_model_name  # noqa: F401 - re-exported
-from .wizard_pages import AdoptPage, DataPage, EvaluationPage, SettingsPage, TrainingPage, format_duration  # noqa: F401
+from .wizard_adopt_page import AdoptPage
+from .wizard_data_page import DataPage
+from .wizard_evaluation_page import EvaluationPage
+from .wizard_settings_page import SettingsPage
+from .wizard_training_page import TrainingPage
 
 PAGE_DATA, PAGE_SETTINGS, PAGE_TRAINING, PAGE_EVALUATION, PAGE_ADOPT = range(5)
 

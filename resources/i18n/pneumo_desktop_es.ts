@@ -1096,42 +1096,6 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Información del modelo</translation>
     </message>
     <message>
-        <source>Zoomed out: more around the chest</source>
-        <translation type="vanished">Alejada: más espacio alrededor del tórax</translation>
-    </message>
-    <message>
-        <source>Zoomed in: tighter framing</source>
-        <translation type="vanished">Ampliada: encuadre más ceñido</translation>
-    </message>
-    <message>
-        <source>Veil of haze, moderate (lower local contrast)</source>
-        <translation type="vanished">Velo de neblina, moderado (menos contraste local)</translation>
-    </message>
-    <message>
-        <source>Veil of haze, strong</source>
-        <translation type="vanished">Velo de neblina, intenso</translation>
-    </message>
-    <message>
-        <source>Three times lower resolution</source>
-        <translation type="vanished">Resolución tres veces menor</translation>
-    </message>
-    <message>
-        <source>Detector noise</source>
-        <translation type="vanished">Ruido del detector</translation>
-    </message>
-    <message>
-        <source>Darker mid-tones</source>
-        <translation type="vanished">Tonos medios más oscuros</translation>
-    </message>
-    <message>
-        <source>Brighter mid-tones</source>
-        <translation type="vanished">Tonos medios más claros</translation>
-    </message>
-    <message>
-        <source>Rotated by 10°</source>
-        <translation type="vanished">Girada 10°</translation>
-    </message>
-    <message>
         <source>Known weaknesses (stress test on validation images)</source>
         <translation>Puntos débiles conocidos (prueba de estrés con imágenes de validación)</translation>
     </message>
@@ -1706,10 +1670,6 @@ bloque 1</translation>
         <translation>Ajustes del entrenamiento</translation>
     </message>
     <message>
-        <source>The defaults follow the reference study. A separate test folder gives the fairest evaluation; without one, the validation split is used.</source>
-        <translation type="vanished">Los valores predeterminados siguen el estudio de referencia. Una carpeta de prueba independiente ofrece la evaluación más justa; sin ella, se usa la partición de validación.</translation>
-    </message>
-    <message>
         <source>The defaults are the recipe of the shipped default model. A separate test folder gives the fairest evaluation; without one, the validation split is used.</source>
         <translation>Los valores predeterminados son la receta del modelo predeterminado incluido. Una carpeta de prueba independiente ofrece la evaluación más justa; sin ella, se usa la partición de validación.</translation>
     </message>
@@ -2079,18 +2039,6 @@ No se guardó ningún modelo; los modelos existentes no han cambiado.</translati
     <message>
         <source>The new model has not been saved. Close the wizard and discard it?</source>
         <translation>El modelo nuevo no se ha guardado. ¿Cerrar el asistente y descartarlo?</translation>
-    </message>
-    <message>
-        <source>{s} s</source>
-        <translation>{s} s</translation>
-    </message>
-    <message>
-        <source>{m} min {s:02d} s</source>
-        <translation>{m} min {s:02d} s</translation>
-    </message>
-    <message>
-        <source>{h} h {m:02d} min</source>
-        <translation>{h} h {m:02d} min</translation>
     </message>
     <message>
         <source>n/a</source>

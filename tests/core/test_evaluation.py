@@ -11,6 +11,7 @@ from pneumo_desktop.core.evaluation import (
     evaluate_arrays,
     fit_temperature,
     format_metrics_table,
+    rank_auc,
     sensitivity_specificity_at,
     wilson_interval,
 )
@@ -77,6 +78,29 @@ def test_auc_all_ties_is_half():
     prob = np.full(6, 0.5)
     r = _binary_report(true, np.ones(6, int), prob)
     assert r["auc"] == pytest.approx(0.5)
+
+
+def test_rank_auc_matches_pair_counting_and_torchmetrics_with_ties():
+    import torch
+    from torchmetrics.functional.classification import binary_auroc
+
+    rng = np.random.default_rng(7)
+    # Scores rounded to 1 decimal: many ties, within and across the classes.
+    score = np.round(rng.random(300), 1)
+    positive = rng.random(300) < 0.4
+    pos, neg = score[positive], score[~positive]
+    by_pairs = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (pos.size * neg.size)
+    assert rank_auc(score, positive) == pytest.approx(by_pairs, abs=1e-12)
+    assert rank_auc(score, positive) == pytest.approx(
+        float(binary_auroc(torch.as_tensor(score), torch.as_tensor(positive.astype(np.int64)))), abs=1e-6)
+    assert rank_auc(-score, positive) == pytest.approx(1 - by_pairs, abs=1e-12)
+
+
+def test_rank_auc_none_for_one_class_and_refuses_mismatched_lengths():
+    assert rank_auc(np.array([0.2, 0.9]), np.array([True, True])) is None
+    assert rank_auc(np.array([0.2, 0.9]), np.array([False, False])) is None
+    with pytest.raises(ValueError, match="3 values"):
+        rank_auc(np.array([0.1, 0.2, 0.3]), np.array([True, False]))
 
 
 def test_auc_none_when_one_class():

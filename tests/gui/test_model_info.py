@@ -6,7 +6,7 @@ import re
 
 from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.stress import STRESSES
-from pneumo_desktop.gui.model_manager import ModelInfoDialog
+from pneumo_desktop.gui.model_info_dialog import ModelInfoDialog
 
 
 def _rows(html_text: str) -> list[str]:

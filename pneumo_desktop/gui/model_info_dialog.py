@@ -1,0 +1,156 @@
+"""Model > Model details: everything a model file says about itself, in plain language."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
+
+from .i18n import format_number, format_percent
+from .results_model import class_display_name
+from .stress_labels import STRESS_NAMES, stress_label
+
+METRIC_ROWS = (
+    ("n", QT_TRANSLATE_NOOP("ModelInfoDialog", "Images")),
+    ("accuracy", QT_TRANSLATE_NOOP("ModelInfoDialog", "Accuracy")),
+    ("recall", QT_TRANSLATE_NOOP("ModelInfoDialog", "Sensitivity (recall)")),
+    ("specificity", QT_TRANSLATE_NOOP("ModelInfoDialog", "Specificity")),
+    ("precision", QT_TRANSLATE_NOOP("ModelInfoDialog", "Precision (PPV)")),
+    ("f1", QT_TRANSLATE_NOOP("ModelInfoDialog", "F1 score")),
+    ("auc", QT_TRANSLATE_NOOP("ModelInfoDialog", "ROC AUC")),
+    ("ece", QT_TRANSLATE_NOOP("ModelInfoDialog", "Calibration error (ECE)")),
+)
+
+
+class ModelInfoDialog(QDialog):
+    """Everything the model file says about itself, in plain language."""
+
+    def __init__(self, classifier, version: str, threshold: float | None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("modelInfoDialog")
+        self.setWindowTitle(self.tr("Model information"))
+        self.resize(640, 620)
+        layout = QVBoxLayout(self)
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setHtml(self.build_html(classifier, version, threshold))
+        layout.addWidget(self.browser)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+
+    def _metric(self, metrics: dict | None, key: str) -> str:
+        if not metrics or metrics.get(key) is None:
+            return "—"
+        value = metrics[key]
+        if key == "n":
+            return str(int(value))
+        text = format_percent(value) if key != "ece" else format_number(value, 3)
+        ci = (metrics.get("ci") or {}).get(key)
+        if ci and ci[0] is not None and ci[1] is not None and key != "ece":
+            text += f" <span style='color:#5f6368'>({format_percent(ci[0])}–{format_percent(ci[1])})</span>"
+        return text
+
+    def stress_labels(self) -> dict[str, str]:
+        """Plain-language names of the stress changes (core/stress.py), by their key."""
+        return {key: stress_label(key) for key in STRESS_NAMES}
+
+    def weakness_html(self, stress: dict | None) -> list[str]:
+        """The stress validation as a table, weakest first; nothing when the file has none."""
+        if not stress or not stress.get("changes"):
+            return []
+        e = html.escape
+        labels = self.stress_labels()
+        parts = ["<h3>" + e(self.tr("Known weaknesses (stress test on validation images)")) + "</h3>",
+                 "<p>" + e(self.tr(
+                     "Each change was applied to the validation X-rays of healthy children only, as if they "
+                     "came from another machine or exposure. Where specificity falls, the model tends to call "
+                     "such healthy chests abnormal: review its positive verdicts on images like these with "
+                     "extra care.")) + "</p>",
+                 "<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>",
+                 "<tr><th>" + e(self.tr("Change to healthy chests")) + "</th><th>" + e(self.tr("Specificity"))
+                 + "</th><th>" + e(self.tr("ROC AUC")) + "</th></tr>"]
+        changes = sorted(stress["changes"].items(),
+                         key=lambda item: (item[1].get("specificity") is None, item[1].get("specificity") or 0.0))
+        for key, figures in changes:
+            spec, auc = figures.get("specificity"), figures.get("auc")
+            spec_text = "—" if spec is None else e(format_percent(spec))
+            if spec is not None and spec < 0.8:
+                spec_text = f"<b style='color:#B3261E'>{spec_text}</b>"
+            auc_text = "—" if auc is None else e(format_number(auc, 3))
+            parts.append(f"<tr><td>{e(labels.get(key, stress_label(key)))}</td><td>{spec_text}</td><td>{auc_text}</td></tr>")
+        parts.append("</table>")
+        parts.append("<p style='color:#5f6368'>" + e(self.tr(
+            "These figures describe how the model reacts to each change. They did not predict its accuracy "
+            "on the official test split (docs/experiments.md).")) + "</p>")
+        return parts
+
+    def build_html(self, classifier, version: str, threshold: float | None) -> str:
+        meta = classifier.metadata
+        training = meta.get("training") or {}
+        data = training.get("data") or {}
+        e = html.escape
+        rows = []
+
+        def row(label: str, value: str) -> None:
+            rows.append(f"<tr><td style='padding:2px 12px 2px 0; color:#5f6368'>{e(label)}</td><td>{value}</td></tr>")
+
+        row(self.tr("Name"), e(classifier.name))
+        row(self.tr("Version"), f"<code>{e(version)}</code>")
+        row(self.tr("Created"), e(str(meta.get("created", "—"))))
+        row(self.tr("File"), e(str(classifier.source_path or "—")))
+        row(self.tr("Classes"), e(", ".join(class_display_name(c) for c in classifier.classes)))
+        row(self.tr("Threshold in use"), e(format_percent(threshold)) if threshold is not None else "—")
+        row(self.tr("Model's own threshold"), e(format_percent(classifier.threshold)))
+        if meta.get("threshold_rule"):
+            row(self.tr("How it was chosen"), e(str(meta["threshold_rule"])))
+        row(self.tr("Temperature (calibration)"), e(format_number(classifier.temperature, 3)))
+        arch = meta.get("architecture") or {}
+        if arch:
+            row(self.tr("Architecture"), e(self.tr("{type} {widths}, ensemble of {n}").format(
+                type=arch.get("type", "?"), widths=arch.get("widths", ""), n=arch.get("n_members", 1))))
+        prep = meta.get("preprocessing") or {}
+        if prep:
+            row(self.tr("Input"), e(f"{prep.get('input_size', '?')} px, {prep.get('equalise', '')}"))
+        if meta.get("tta_shifts"):
+            row(self.tr("Test-time views"), e(str(len(meta["tta_shifts"]))))
+        parts = [f"<h2>{e(classifier.name)}</h2>", "<table>", *rows, "</table>"]
+
+        label_style = "padding:2px 12px 2px 0; color:#5f6368"
+
+        def row2(label: str, value: str) -> str:
+            return f"<tr><td style='{label_style}'>{e(label)}</td><td>{value}</td></tr>"
+
+        parts.append("<h3>" + e(self.tr("Training data")) + "</h3><table>")
+        for title, key in ((self.tr("Training images"), "train_counts"), (self.tr("Validation images"), "val_counts")):
+            counts = data.get(key) or {}
+            text = ", ".join(f"{e(class_display_name(k))}: {int(v)}" for k, v in counts.items()) or "—"
+            parts.append(row2(title, text))
+        if data.get("split"):
+            parts.append(row2(self.tr("Split"), e(str(data["split"]))))
+        if training.get("seconds") is not None:
+            parts.append(row2(self.tr("Training time"), e(format_number(float(training["seconds"]), 1)) + " s"))
+        if training.get("seed") is not None:
+            parts.append(row2(self.tr("Seed"), e(str(training["seed"]))))
+        if training.get("command"):
+            parts.append(row2(self.tr("Command"), "<code>" + e(str(training["command"])) + "</code>"))
+        parts.append("</table>")
+
+        val = meta.get("validation_metrics")
+        test = meta.get("test_metrics")
+        parts.append("<h3>" + e(self.tr("Performance")) + "</h3>")
+        parts.append("<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>")
+        parts.append("<tr><th></th><th>" + e(self.tr("Validation")) + "</th><th>" + e(self.tr("Test")) + "</th></tr>")
+        for key, label in METRIC_ROWS:
+            parts.append("<tr><td>" + e(QCoreApplication.translate("ModelInfoDialog", label)) + "</td>"
+                         f"<td>{self._metric(val, key)}</td><td>{self._metric(test, key)}</td></tr>")
+        parts.append("</table>")
+        note = self.tr("Ranges in brackets are 95% confidence intervals. Test figures are shown only when the "
+                       "model file records an evaluation on a held-out test set.")
+        parts.append(f"<p style='color:#5f6368'>{e(note)}</p>")
+        parts.extend(self.weakness_html(meta.get("validation_stress_metrics")))
+        disclaimer = self.tr("Research use only — not a medical device")
+        parts.append(f"<p><b>{e(disclaimer)}</b></p>")
+        return "".join(parts)

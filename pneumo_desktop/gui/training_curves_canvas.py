@@ -1,0 +1,97 @@
+"""Live training curves: loss and accuracy per epoch, training against validation."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+from PySide6.QtWidgets import QWidget
+
+from .plot_canvas import BLUE, FONT, ORANGE, PlotCanvas
+
+
+class TrainingCurvesCanvas(PlotCanvas):
+    """Loss and accuracy per epoch, training against validation, in two panels.
+
+    ``reset(epochs)`` starts a run; ``add_epoch(...)`` appends a point to each of the four
+    lines and redraws. ``series()`` returns the plotted values (for tests and export).
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent, width=8.0, height=3.2)
+        self._labels = {
+            "loss": self.tr("Loss"),
+            "accuracy": self.tr("Accuracy"),
+            "epoch": self.tr("Epoch"),
+            "train": self.tr("training"),
+            "val": self.tr("validation"),
+            "best": self.tr("best epoch"),
+        }
+        self.reset(10)
+
+    def reset(self, epochs: int) -> None:
+        self._epochs = max(1, int(epochs))
+        self._data: dict[str, list[float]] = {k: [] for k in
+                                              ("epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy")}
+        self._best: tuple[float, float] | None = None
+        self.figure.clear()
+        self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
+        lab = self._labels
+        self.train_loss_line, = self.ax_loss.plot([], [], "o-", color=BLUE, ms=3.5, lw=1.6, label=lab["train"])
+        self.val_loss_line, = self.ax_loss.plot([], [], "s--", color=ORANGE, ms=3.5, lw=1.6, label=lab["val"])
+        # A ring around the best validation point, so the point itself stays visible.
+        self.best_marker, = self.ax_loss.plot([], [], "o", ms=14, mfc="none", mec=ORANGE, mew=1.8,
+                                              label=lab["best"], linestyle="none", zorder=1)
+        self.train_acc_line, = self.ax_acc.plot([], [], "o-", color=BLUE, ms=3.5, lw=1.6, label=lab["train"])
+        self.val_acc_line, = self.ax_acc.plot([], [], "s--", color=ORANGE, ms=3.5, lw=1.6, label=lab["val"])
+        for ax, title in ((self.ax_loss, lab["loss"]), (self.ax_acc, lab["accuracy"])):
+            self._style(ax)
+            ax.set_title(title, fontsize=FONT + 1)
+            ax.set_xlabel(lab["epoch"], fontsize=FONT)
+            ax.set_xlim(0.5, max(self._epochs, 2) + 0.5)  # at least two integer ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10))
+            ax.grid(True, alpha=0.25)
+        self.ax_loss.set_ylim(0, 1)
+        self.ax_acc.set_ylim(0.4, 1.0)
+        self.ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        # One legend for both panels, above them, so it never hides a point.
+        legend = self.figure.legend(handles=[self.train_loss_line, self.val_loss_line, self.best_marker],
+                                    loc="outside upper center", ncols=3, fontsize=FONT, frameon=False)
+        for text in legend.get_texts():
+            text.set_color(self._fg)
+        self.draw_idle()
+
+    def add_epoch(self, epoch: float, train_loss: float, val_loss: float, train_accuracy: float,
+                  val_accuracy: float, is_best: bool = False) -> None:
+        d = self._data
+        d["epoch"].append(float(epoch))
+        d["train_loss"].append(float(train_loss))
+        d["val_loss"].append(float(val_loss))
+        d["train_accuracy"].append(float(train_accuracy))
+        d["val_accuracy"].append(float(val_accuracy))
+        if is_best:
+            self._best = (float(epoch), float(val_loss))
+        x = d["epoch"]
+        self.train_loss_line.set_data(x, d["train_loss"])
+        self.val_loss_line.set_data(x, d["val_loss"])
+        self.train_acc_line.set_data(x, d["train_accuracy"])
+        self.val_acc_line.set_data(x, d["val_accuracy"])
+        if self._best is not None:
+            self.best_marker.set_data([self._best[0]], [self._best[1]])
+        if x[-1] > self._epochs:
+            self._epochs = int(np.ceil(x[-1]))
+        for ax in (self.ax_loss, self.ax_acc):
+            ax.set_xlim(0.5, max(self._epochs, 2) + 0.5)  # at least two integer ticks
+        finite_losses = [v for v in d["train_loss"] + d["val_loss"] if np.isfinite(v)]
+        top = max(finite_losses) if finite_losses else 1.0
+        self.ax_loss.set_ylim(0, max(0.1, top * 1.15))
+        accs = [v for v in d["train_accuracy"] + d["val_accuracy"] if np.isfinite(v)]
+        low = min(accs) if accs else 0.5
+        self.ax_acc.set_ylim(max(0.0, min(0.4, low - 0.05)), 1.0)
+        self.draw_idle()
+
+    def series(self) -> dict[str, list[float]]:
+        return {k: list(v) for k, v in self._data.items()}
+
+    def lines(self) -> dict[str, object]:
+        return {"train_loss": self.train_loss_line, "val_loss": self.val_loss_line,
+                "train_accuracy": self.train_acc_line, "val_accuracy": self.val_acc_line}

@@ -1,0 +1,386 @@
+"""Wizard page 4: the new model's metrics with 95% CIs, its confusion matrix, ROC, calibration
+and robustness, compared with the active model, and a live threshold slider."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+    QSizePolicy, QSlider, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from ..core.evaluation import sensitivity_specificity_at
+from .confusion_matrix_canvas import ConfusionMatrixCanvas
+from .latest_job import LatestJob
+from .message_label import MessageLabel
+from .plot_canvas import BLUE, GREY
+from .reliability_canvas import ReliabilityCanvas
+from .robustness_canvas import RobustnessCanvas
+from .roc_canvas import RocCanvas
+from .stress_labels import stress_label
+from .wizard_jobs import (
+    EvalDone, EvalFailed, EvalProgress, OverlapCheck, binary_confusion_at, evaluation_run, is_finite,
+)
+from .wizard_page import WizardPage, num_text, pct_text, wizard_text
+
+_METRIC_ROWS = (
+    ("accuracy", QT_TRANSLATE_NOOP("TrainingWizard", "Accuracy")),
+    ("recall", QT_TRANSLATE_NOOP("TrainingWizard", "Sensitivity (recall)")),
+    ("specificity", QT_TRANSLATE_NOOP("TrainingWizard", "Specificity")),
+    ("precision", QT_TRANSLATE_NOOP("TrainingWizard", "Precision (PPV)")),
+    ("f1", QT_TRANSLATE_NOOP("TrainingWizard", "F1 score")),
+    ("auc", QT_TRANSLATE_NOOP("TrainingWizard", "ROC AUC")),
+)
+
+
+class EvaluationPage(WizardPage):
+    """Metrics with 95 % CIs, confusion matrix, ROC and a live threshold slider; new vs active."""
+
+    evaluation_finished = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTitle(self.tr("Evaluation"))
+        self.setSubTitle(self.tr("How the new model does on images it was not trained on, next to the model "
+                                 "in use now."))
+        self.results: dict[str, object] = {}
+        self.active_error: str | None = None
+        self.state = "idle"
+        self._job = LatestJob(self, "pneumo-evaluation")
+        self._job.yielded.connect(self._on_item)
+        self._job.failed.connect(self._on_failed)
+        self._job.done.connect(self._on_done)
+
+        self.source_label = MessageLabel(self)
+        self.overlap_label = MessageLabel(self)
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumHeight(16)
+        self.progress_label = QLabel(self)
+        self.error_label = MessageLabel(self)
+
+        self.table = QTableWidget(len(_METRIC_ROWS) + 2, 4, self)
+        self.table.setHorizontalHeaderLabels([self.tr("New model"), self.tr("95% CI"), self.tr("Active model"),
+                                              self.tr("95% CI")])
+        self.table.setVerticalHeaderLabels([self.tr("Images"), self.tr("Refused")]
+                                           + [wizard_text(label) for _, label in _METRIC_ROWS])
+        self.table.verticalHeaderItem(1).setToolTip(self.tr(
+            "Images the model declined to classify (unreadable, or not like a chest X-ray). "
+            "They count as wrong answers in every metric."))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setWordWrap(False)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        self.compare_label = QLabel(self)
+        self.compare_label.setWordWrap(True)
+        self.confusion = ConfusionMatrixCanvas(self)
+        self.roc = RocCanvas(self)
+        self.reliability = ReliabilityCanvas(self)
+        # ROC and calibration share one place: both compare the two models on the same images.
+        self.curve_tabs = QTabWidget(self)
+        self.curve_tabs.addTab(self.roc, self.tr("ROC curve"))
+        self.curve_tabs.addTab(self.reliability, self.tr("Calibration"))
+        self.robustness = RobustnessCanvas(self)
+        self.curve_tabs.addTab(self.robustness, self.tr("Robustness"))
+
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(1, 999)
+        self.slider.setSingleStep(1)
+        self.slider.setPageStep(25)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.threshold_label = QLabel(self)
+        self.sensitivity_label = QLabel(self)
+        self.specificity_label = QLabel(self)
+        for label in (self.threshold_label, self.sensitivity_label, self.specificity_label):
+            font = QFont(label.font())
+            font.setBold(True)
+            label.setFont(font)
+            label.setMinimumWidth(190)
+        self.reset_button = QPushButton(self.tr("Back to the model's threshold"), self)
+        self.reset_button.clicked.connect(self.reset_threshold)
+        self.slider_note = QLabel(self)
+        self.slider_note.setWordWrap(True)
+        slider_box = QGroupBox(self.tr("Explore the threshold (new model)"), self)
+        grid = QGridLayout(slider_box)
+        grid.addWidget(self.slider, 0, 0, 1, 4)
+        grid.addWidget(self.threshold_label, 1, 0)
+        grid.addWidget(self.sensitivity_label, 1, 1)
+        grid.addWidget(self.specificity_label, 1, 2)
+        grid.addWidget(self.reset_button, 1, 3, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.slider_note, 2, 0, 1, 4)
+
+        left = QVBoxLayout()
+        left.addWidget(self.table)
+        left.addWidget(self.compare_label)
+        left.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(left, 44)
+        body.addWidget(self.confusion, 25)
+        body.addWidget(self.curve_tabs, 31)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress_label)
+        progress_row.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.source_label)
+        layout.addWidget(self.overlap_label)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.error_label)
+        layout.addLayout(body, 1)
+        layout.addWidget(slider_box)
+        self._set_slider_enabled(False)
+
+    # ----- control --------------------------------------------------------------------------
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        self.start_evaluation()
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt API
+        self._job.stop()
+        self.state = "idle"
+
+    def start_evaluation(self) -> None:
+        wizard = self.wiz()
+        self.results = {}
+        self.active_error = None
+        self.state = "running"
+        self._fill_table()
+        self.confusion.show_matrix(None, [])
+        self.roc.clear()
+        self.reliability.clear()
+        self.robustness.show_models(None, None, str)
+        self.error_label.clear_message()
+        self.overlap_label.clear_message()
+        self._set_slider_enabled(False)
+        new = wizard.finished_training.classifier
+        active = wizard.active_classifier
+        test_dir = wizard.test_dir
+        if test_dir:
+            self.source_label.show_message("info", self.tr("Evaluated on the test folder {f}, which training "
+                                                           "never saw.").format(f=test_dir))
+        else:
+            n_val = int((wizard.split_table["split"] == "val").sum()) if wizard.split_table is not None else 0
+            self.source_label.show_message("warning", self.tr(
+                "No test folder was given, so this is the validation split ({n} images). It also chose "
+                "the model's threshold and best epoch, so these numbers are somewhat optimistic.")
+                .format(n=f"{n_val:,}"))
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.progress_label.setText(self.tr("Evaluating the new model…"))
+        split_table, train_table, n_boot = wizard.split_table, wizard.table, wizard.n_bootstrap
+        self._job.start(lambda: evaluation_run(new, active, test_dir, split_table, train_table, n_boot))
+        self.completeChanged.emit()
+
+    def stop(self) -> bool:
+        return self._job.stop()
+
+    def threads_running(self) -> bool:
+        return self._job.threads_running()
+
+    # ----- events ---------------------------------------------------------------------------
+    @Slot(object)
+    def _on_item(self, item: object) -> None:
+        if isinstance(item, EvalProgress):
+            self.progress.setRange(0, item.total)
+            self.progress.setValue(item.done)
+            which = self.tr("new model") if item.which == "new" else self.tr("active model")
+            if item.done < item.total:
+                self.progress_label.setText(self.tr("Evaluating the {which}: {d} of {n} images").format(
+                    which=which, d=item.done, n=item.total))
+            else:
+                self.progress_label.setText(self.tr("Evaluating the {which}: computing the 95% confidence "
+                                                    "intervals…").format(which=which))
+        elif isinstance(item, EvalDone):
+            self.results[item.which] = item.result
+            self._fill_table()
+            if item.which == "new":
+                self._show_new(item.result)
+            else:
+                self._add_active_curve(item.result)
+        elif isinstance(item, EvalFailed):
+            self.active_error = item.message
+            self._fill_table()
+        elif isinstance(item, OverlapCheck):
+            if item.overlapping:
+                names = ", ".join(Path(p).name for p in item.overlapping[:3])
+                self.overlap_label.show_message("warning", self.tr(
+                    "{n} of the {m} test images are byte-identical to training images ({names}). "
+                    "They make the test numbers look better than they are.").format(
+                    n=len(item.overlapping), m=item.n_test, names=names))
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, _tb: str) -> None:
+        self.state = "failed"
+        self.progress.hide()
+        self.progress_label.clear()
+        self.error_label.show_message("error", self.tr("The evaluation could not be completed: {msg}")
+                                      .format(msg=message))
+        self.completeChanged.emit()
+        self.evaluation_finished.emit()
+
+    @Slot()
+    def _on_done(self) -> None:
+        self.state = "finished"
+        self.progress.hide()
+        self.progress_label.clear()
+        self._fill_table()
+        self.completeChanged.emit()
+        self.evaluation_finished.emit()
+
+    # ----- display --------------------------------------------------------------------------
+    def _show_new(self, result) -> None:
+        report = result.report
+        classifier = self.wiz().finished_training.classifier
+        self._classes = report["classes"]
+        self._normal_index = int(report.get("normal_index", classifier.normal_index))
+        self._is_abnormal = result.true_index != self._normal_index
+        roc = report.get("roc") or {}
+        op = (1 - report["specificity"], report["recall"]) if is_finite(report.get("specificity")) and \
+            is_finite(report.get("recall")) else None
+        self.roc.add_curve("new", roc.get("fpr", []), roc.get("tpr", []),
+                           self.tr("new model (AUC {auc})").format(auc=num_text(report.get("auc"))), BLUE,
+                           operating_point=op)
+        if not roc.get("fpr"):
+            self.roc.show_message(self.tr("ROC undefined: the images are all of one kind"))
+        self.reliability.add_model("new", report.get("reliability"), report.get("ece"), self.tr("new model"), BLUE)
+        # Stress figures come from the model files (computed on validation when each was trained).
+        active = self.wiz().active_classifier
+        self.robustness.show_models(classifier.metadata.get("validation_stress_metrics"),
+                                    active.metadata.get("validation_stress_metrics") if active is not None else None,
+                                    lambda key: stress_label(key, short=True))
+        self._set_slider_enabled(True)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(classifier.threshold * 1000)))
+        self.slider.blockSignals(False)
+        self._on_slider(self.slider.value())
+        self.slider_note.setText(self.tr(
+            "For exploring only: the saved model keeps the threshold chosen on the validation split "
+            "({t:.3f}). ◇ marks each model's own threshold on the ROC curve, ● the slider.").format(
+            t=classifier.threshold))
+
+    def _add_active_curve(self, result) -> None:
+        report = result.report
+        roc = report.get("roc") or {}
+        op = (1 - report["specificity"], report["recall"]) if is_finite(report.get("specificity")) and \
+            is_finite(report.get("recall")) else None
+        self.roc.add_curve("active", roc.get("fpr", []), roc.get("tpr", []),
+                           self.tr("active model (AUC {auc})").format(auc=num_text(report.get("auc"))), GREY,
+                           dashed=True, operating_point=op)
+        self.reliability.add_model("active", report.get("reliability"), report.get("ece"), self.tr("active model"),
+                                   GREY, dashed=True)
+
+    def _fill_table(self) -> None:
+        for col, which in ((0, "new"), (2, "active")):
+            result = self.results.get(which)
+            report = result.report if result is not None else None
+            values = [("", "")] * (len(_METRIC_ROWS) + 2)
+            if report is not None:
+                values = [(f"{report['n']:,}", ""), (f"{report['n_refused']:,}", "")]
+                for key, _ in _METRIC_ROWS:
+                    value = report.get(key)
+                    ci = (report.get("ci") or {}).get(key)
+                    if key in ("f1", "auc"):
+                        text = num_text(value)
+                        ci_text = f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–"
+                    else:
+                        text = pct_text(value)
+                        ci_text = f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%" if ci else "–"
+                    values.append((text, ci_text))
+            for row, (text, ci_text) in enumerate(values):
+                for offset, content in ((0, text), (1, ci_text)):
+                    item = QTableWidgetItem(content)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    self.table.setItem(row, col + offset, item)
+        self._bold_better()
+        active = self.wiz().active_classifier if self.wiz() is not None else None
+        if active is None:
+            self.compare_label.setText(self.tr("There is no active model to compare with."))
+        elif self.active_error:
+            self.compare_label.setText(self.tr("The active model ({name}) could not be evaluated on these "
+                                               "images: {msg}").format(name=active.name, msg=self.active_error))
+        elif "active" in self.results:
+            self.compare_label.setText(self.tr(
+                "Active model: {name}, threshold {t:.3f}. Where the 95% intervals overlap, the "
+                "difference may be due to chance.").format(name=active.name, t=active.threshold))
+        elif self.state == "running":
+            self.compare_label.setText(self.tr("The active model ({name}) is evaluated next.").format(name=active.name))
+        else:
+            self.compare_label.clear()
+        self.table.resizeRowsToContents()
+        self.table.resizeColumnsToContents()
+        height = self.table.horizontalHeader().height() + sum(
+            self.table.rowHeight(r) for r in range(self.table.rowCount())) + 2 * self.table.frameWidth()
+        self.table.setFixedHeight(height)
+        width = self.table.verticalHeader().sizeHint().width() + sum(
+            self.table.columnWidth(c) for c in range(self.table.columnCount())) + 2 * self.table.frameWidth() + 4
+        self.table.setMinimumWidth(width)
+
+    def _bold_better(self) -> None:
+        new, active = self.results.get("new"), self.results.get("active")
+        for row, (key, _) in enumerate(_METRIC_ROWS, start=2):
+            for col in (0, 2):
+                item = self.table.item(row, col)
+                if item is None:
+                    continue
+                font = item.font()
+                font.setBold(False)
+                if new is not None and active is not None:
+                    a, b = new.report.get(key), active.report.get(key)
+                    if is_finite(a) and is_finite(b) and a != b:
+                        font.setBold((a > b) == (col == 0))
+                item.setFont(font)
+
+    def _set_slider_enabled(self, enabled: bool) -> None:
+        for widget in (self.slider, self.reset_button):
+            widget.setEnabled(enabled)
+        if not enabled:
+            self.threshold_label.setText(self.tr("Threshold: –"))
+            self.sensitivity_label.setText(self.tr("Sensitivity: –"))
+            self.specificity_label.setText(self.tr("Specificity: –"))
+            self.slider_note.clear()
+
+    def threshold(self) -> float:
+        return self.slider.value() / 1000.0
+
+    def sensitivity_specificity(self) -> tuple[float, float]:
+        result = self.results["new"]
+        return sensitivity_specificity_at(self._is_abnormal, result.prob_abnormal, self.threshold())
+
+    @Slot()
+    def reset_threshold(self) -> None:
+        wizard = self.wiz()
+        if wizard.finished_training is not None:
+            self.slider.setValue(int(round(wizard.finished_training.classifier.threshold * 1000)))
+
+    @Slot(int)
+    def _on_slider(self, _value: int) -> None:
+        result = self.results.get("new")
+        if result is None:
+            return
+        t = self.threshold()
+        sens, spec = self.sensitivity_specificity()
+        self.threshold_label.setText(self.tr("Threshold: {t:.3f}").format(t=t))
+        self.sensitivity_label.setText(self.tr("Sensitivity: {v}").format(v=pct_text(sens)))
+        self.specificity_label.setText(self.tr("Specificity: {v}").format(v=pct_text(spec)))
+        self.roc.set_slider_point(1 - spec if math.isfinite(spec) else None, sens if math.isfinite(sens) else None)
+        report = result.report
+        refused = int(report.get("n_refused", 0))
+        note = self.tr("{n} refused images not shown (counted as wrong in the table)").format(n=refused) \
+            if refused else ""
+        matrix = binary_confusion_at(result, self._classes, self._normal_index, t)
+        if matrix is not None:
+            self.confusion.show_matrix(matrix, self._classes, self.tr("Confusion matrix\nat threshold {t:.3f}")
+                                       .format(t=t), note)
+        elif self.confusion.matrix is None:
+            self.confusion.show_matrix(report["confusion_matrix"], self._classes,
+                                       self.tr("Confusion matrix\nat the model's threshold"), note)
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        return self.state in ("finished", "failed")
