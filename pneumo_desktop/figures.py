@@ -143,14 +143,7 @@ def save_figure_png(figure, path) -> None:
     """Write ``figure`` as a PNG at ``path`` atomically: a temporary file beside it, then a rename,
     so an interrupted write never leaves half a picture under the final name. The file gets the
     permissions the umask allows, like any file the person saves."""
-    import os
-    from pathlib import Path
+    from .core.atomic import atomic_path
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

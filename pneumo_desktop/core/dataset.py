@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_path
 from .errors import DatasetError, ImageReadError
 from .generators import drive
 from .imageio import read_image
@@ -266,10 +267,10 @@ def iter_decode_images(
         pool.shutdown(wait=True, cancel_futures=True)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(cache_file.name + f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, images=images, ok=ok,
-                 error_paths=np.array(list(errors), dtype=str), error_messages=np.array(list(errors.values()), dtype=str))
-        os.replace(tmp, cache_file)
+        # numpy.savez appends ".npz" to a name without it, so the temporary name carries it.
+        with atomic_path(cache_file, suffix=".npz") as tmp:
+            np.savez(tmp, images=images, ok=ok, error_paths=np.array(list(errors), dtype=str),
+                     error_messages=np.array(list(errors.values()), dtype=str))
     return DecodedImages(images, ok, errors)
 
 

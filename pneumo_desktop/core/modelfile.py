@@ -10,13 +10,12 @@ and then renamed over the destination, so a crash never leaves a half-written mo
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import struct
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from .atomic import write_bytes_atomic
 from .errors import ModelFileError
 
 if TYPE_CHECKING:
@@ -44,22 +43,7 @@ def save_model_file(path: str | Path, tensors: dict[str, torch.Tensor], metadata
                 metadata={"pneumo_desktop": json.dumps(metadata, sort_keys=True)})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its 0600 would make every saved model private to its author. O_EXCL with
-    # mode 0666 gets a fresh file with the permissions the umask allows, as any saved file.
-    tmp_name = str(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
+    write_bytes_atomic(path, blob)
 
 
 def _describe_foreign(head: bytes) -> str | None:

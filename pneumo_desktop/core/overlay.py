@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .atomic import atomic_path
+
 # (position, R, G, B) anchors of our own heat scale.
 _ANCHORS = np.array([
     [0.00, 0, 0, 4],
@@ -58,7 +60,6 @@ def save_overlay_png(image_path: str, heatmap: np.ndarray, out_path: str | Path,
     from .imageio import read_image
 
     pixels = read_image(image_path).pixels
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    Image.fromarray(blend(pixels, heatmap, opacity), mode="RGB").save(tmp, format="PNG")
-    tmp.replace(out_path)
+    overlay = Image.fromarray(blend(pixels, heatmap, opacity), mode="RGB")
+    with atomic_path(out_path) as tmp:
+        overlay.save(tmp, format="PNG")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
+
+from .atomic import atomic_path
 
 RESULT_COLUMNS = ["file", "path", "status", "label", "probability", "threshold", "message", "decode_ms", "inference_ms"]
 
@@ -30,6 +31,6 @@ def write_results_csv(records: Iterable, out_path: str | Path, classes: list[str
     """Write records as CSV via a temporary file and a rename, so a crash leaves no half file."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    records_to_frame(records, classes, threshold).to_csv(tmp, index=False)
-    os.replace(tmp, out_path)
+    frame = records_to_frame(records, classes, threshold)
+    with atomic_path(out_path) as tmp:
+        frame.to_csv(tmp, index=False)

@@ -9,7 +9,6 @@ complete, so a cancelled or failed export never leaves a half report under the c
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QMarginsF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
 from .. import APP_NAME, __version__
+from ..core.atomic import commit, discard, temporary_sibling
 from .heatmap_legend import legend_image
 from .i18n import format_percent, format_probability
 from .image_viewer import gray_to_qimage, rgb_to_qimage
@@ -74,7 +74,7 @@ class ReportWriter:
         """``image_pages``: paint PNG pages into the folder ``path`` instead of a PDF (previews,
         screenshots and tests that want to look at the layout)."""
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.tmp: Path | None = None  # the PDF being painted, renamed to ``path`` by finish()
         self.model_name = model_name
         self.model_version = model_version
         self.threshold = threshold
@@ -98,6 +98,7 @@ class ReportWriter:
             self._start_image_page()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = temporary_sibling(self.path)
             writer = QPdfWriter(str(self.tmp))
             writer.setResolution(RESOLUTION)
             writer.setPageLayout(self._layout)
@@ -147,7 +148,8 @@ class ReportWriter:
             self.painter.end()
         self.painter = None
         self.writer = None
-        os.replace(self.tmp, self.path)
+        commit(self.tmp, self.path)
+        self.tmp = None
         return self.path
 
     def abort(self) -> None:
@@ -155,10 +157,9 @@ class ReportWriter:
             self.painter.end()
         self.painter = None
         self.writer = None
-        try:
-            self.tmp.unlink()
-        except OSError:
-            pass
+        if self.tmp is not None:
+            discard(self.tmp)
+            self.tmp = None
 
     # ----- painting helpers --------------------------------------------------------------------------------
     def _area(self) -> QRect:

@@ -17,7 +17,7 @@ import pytest
 import torch
 from safetensors.torch import save as safetensors_save
 
-from pneumo_desktop.core import modelfile
+from pneumo_desktop.core import atomic, modelfile
 from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.errors import ModelFileError
 from pneumo_desktop.core.modelfile import FORMAT_NAME, FORMAT_VERSION, read_model_file, save_model_file
@@ -311,7 +311,7 @@ def test_interrupted_save_keeps_previous_file(tiny_classifier, parts, tmp_path, 
     def crash(*args, **kwargs):
         raise OSError(28, "No space left on device (simulated)")
 
-    monkeypatch.setattr(modelfile.os, failing, crash)
+    monkeypatch.setattr(atomic.os, failing, crash)
     with pytest.raises(OSError, match="simulated"):
         changed.save(target)
     monkeypatch.undo()
@@ -327,7 +327,7 @@ def test_interrupted_first_save_leaves_nothing(tiny_classifier, tmp_path, monkey
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(modelfile.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         tiny_classifier.save(tmp_path / "new.pneumo")
     monkeypatch.undo()
