@@ -46,9 +46,15 @@ class RobustnessCanvas(PlotCanvas):
             self.bars[which] = {k: v for k, v in zip(keys, values) if v is not None}
             ax.barh(y + offset, [v if v is not None else 0.0 for v in values], height, color=colour,
                     alpha=0.9 if which == "new" else 0.6, label=label)
+            # The value at the end of each bar, so that 0% reads as a figure, not as a missing bar.
+            for row, value in zip(y, values):
+                if value is not None:
+                    ax.text(value + 0.01, row + offset, f"{value:.0%}", va="center", ha="left",
+                            fontsize=FONT - 2, color=self._fg)
         ax.set_yticks(y, [label_of(k) for k in keys], fontsize=FONT - 1)
         ax.invert_yaxis()  # weakest first, at the top
-        ax.set_xlim(0, 1)
+        ax.set_xlim(0, 1.12)  # room for the value after a full bar
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         ax.axvline(0.8, color=ORANGE, lw=1, ls=":")
         ax.set_xlabel(self.tr("Specificity on changed healthy chests"), fontsize=FONT)

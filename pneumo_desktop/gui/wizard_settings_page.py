@@ -32,7 +32,8 @@ class SettingsPage(WizardPage):
 
         self.epochs = QSpinBox(self)
         self.epochs.setRange(1, 500)
-        self.epochs.setSuffix(self.tr(" epochs"))
+        self.epochs.valueChanged.connect(self._update_epoch_suffix)
+        self._update_epoch_suffix(self.epochs.value())
         self.batch_size = QSpinBox(self)
         self.batch_size.setRange(2, 1024)
         self.batch_size.setSuffix(self.tr(" images"))
@@ -122,6 +123,14 @@ class SettingsPage(WizardPage):
         self._check_test_folder()
         self.update_estimate()
 
+    def epochs_text(self, n: int) -> str:
+        """'1 epoch', '15 epochs' (translated)."""
+        return (self.tr("{n} epoch") if n == 1 else self.tr("{n} epochs")).format(n=n)
+
+    @Slot(int)
+    def _update_epoch_suffix(self, n: int) -> None:
+        self.epochs.setSuffix(self.epochs_text(n)[len(str(n)):])
+
     def n_images(self) -> int:
         table = self.wiz().table if self.wiz() is not None else None
         return 0 if table is None else len(table)
@@ -147,9 +156,9 @@ class SettingsPage(WizardPage):
         cfg = self.wiz().base_config
         self.estimate_note.setText(self.tr(
             "An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU "
-            "({n} images × {e} epochs at {s} px), plus reading each image once and calibrating at the "
+            "({n} images × {e} at {s} px), plus reading each image once and calibrating at the "
             "end. A faster computer takes less, a busy one more; images read before are not read again.").format(
-            n=f"{self.n_images():,}", e=self.epochs.value(), s=cfg.input_size))
+            n=f"{self.n_images():,}", e=self.epochs_text(self.epochs.value()), s=cfg.input_size))
 
     @Slot()
     def _browse_test(self) -> None:

@@ -1674,10 +1674,6 @@ bloque 1</translation>
         <translation>Los valores predeterminados son la receta del modelo predeterminado incluido. Una carpeta de prueba independiente ofrece la evaluación más justa; sin ella, se usa la partición de validación.</translation>
     </message>
     <message>
-        <source> epochs</source>
-        <translation> épocas</translation>
-    </message>
-    <message>
         <source> images</source>
         <translation> imágenes</translation>
     </message>
@@ -1752,12 +1748,20 @@ bloque 1</translation>
 {parts} ({n} imágenes)</translation>
     </message>
     <message>
+        <source>{n} epoch</source>
+        <translation>{n} época</translation>
+    </message>
+    <message>
+        <source>{n} epochs</source>
+        <translation>{n} épocas</translation>
+    </message>
+    <message>
         <source>About {t}</source>
         <translation>Unos {t}</translation>
     </message>
     <message>
-        <source>An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU ({n} images × {e} epochs at {s} px), plus reading each image once and calibrating at the end. A faster computer takes less, a busy one more; images read before are not read again.</source>
-        <translation>Una estimación, no una promesa: unos 0,01 s por imagen y época a 150 px en una CPU de 2 núcleos ({n} imágenes × {e} épocas a {s} px), más la lectura de cada imagen una vez y la calibración final. Un ordenador más rápido tarda menos y uno ocupado, más; las imágenes ya leídas no se vuelven a leer.</translation>
+        <source>An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU ({n} images × {e} at {s} px), plus reading each image once and calibrating at the end. A faster computer takes less, a busy one more; images read before are not read again.</source>
+        <translation>Una estimación, no una promesa: unos 0,01 s por imagen y época a 150 px en una CPU de 2 núcleos ({n} imágenes × {e} a {s} px), más la lectura de cada imagen una vez y la calibración final. Un ordenador más rápido tarda menos y uno ocupado, más; las imágenes ya leídas no se vuelven a leer.</translation>
     </message>
     <message>
         <source>Choose the test folder</source>

@@ -169,6 +169,9 @@ def test_estimate_updates_with_epochs(qtbot, wizard, labelled_folder):
     assert page.estimate_seconds() - twenty == pytest.approx(38 * (twenty - ten))
     assert page.estimate_label.text() != text_twenty
     assert "estimate" in page.estimate_note.text().lower() and "400 epochs" in page.estimate_note.text()
+    assert page.epochs.text() == "400 epochs"
+    page.epochs.setValue(1)
+    assert page.epochs.text() == "1 epoch" and "× 1 epoch at" in page.estimate_note.text()
     # The rule itself: ~0.01 s per image per epoch at 150 px, plus reading each image once.
     assert estimate_training_seconds(1000, 10, 150, include_one_off=False) == pytest.approx(100.0)
     assert estimate_training_seconds(1000, 20, 150, include_one_off=False) == pytest.approx(200.0)
