@@ -15,7 +15,7 @@ from ..paths import BUILTIN_MODEL_PATHS, RESOURCES_DIR, user_models_dir
 from .i18n import format_duration
 from .message_label import MessageLabel
 from .wizard_jobs import default_model_name, is_finite, sanitise_model_name
-from .wizard_page import WizardPage, num_text, pct_text
+from .wizard_page import WizardPage, epochs_text, num_text, pct_text
 
 
 class AdoptPage(WizardPage):
@@ -74,8 +74,8 @@ class AdoptPage(WizardPage):
         n_val = sum(data.get("val_counts", {}).values())
         lines = [
             self.tr("Classes: {c}").format(c=", ".join(classifier.classes)),
-            self.tr("Trained on {n} images from {f}, validated on {m}; {e} epochs in {t}.").format(
-                n=f"{n_train:,}", f=wizard.data_dir, m=f"{n_val:,}", e=wizard.config.epochs,
+            self.tr("Trained on {n} images from {f}, validated on {m}; {e} in {t}.").format(
+                n=f"{n_train:,}", f=wizard.data_dir, m=f"{n_val:,}", e=epochs_text(wizard.config.epochs),
                 t=format_duration(finished.seconds)),
             self.tr("Operating threshold {t:.3f}.").format(t=classifier.threshold),
         ]

@@ -27,6 +27,13 @@ def num_text(value, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if is_finite(value) else QCoreApplication.translate("TrainingWizard", "n/a")
 
 
+def epochs_text(n: int) -> str:
+    """'1 epoch', '15 epochs' (translated)."""
+    if n == 1:
+        return QCoreApplication.translate("TrainingWizard", "{n} epoch").format(n=n)
+    return QCoreApplication.translate("TrainingWizard", "{n} epochs").format(n=n)
+
+
 def heading(text: str) -> QLabel:
     """A bold label for a section of a page."""
     label = QLabel(text)

@@ -16,7 +16,7 @@ from ..core.training import TrainingConfig
 from .i18n import format_duration
 from .message_label import MessageLabel
 from .wizard_jobs import estimate_training_seconds
-from .wizard_page import WizardPage, browse_row
+from .wizard_page import WizardPage, browse_row, epochs_text
 
 
 class SettingsPage(WizardPage):
@@ -123,13 +123,9 @@ class SettingsPage(WizardPage):
         self._check_test_folder()
         self.update_estimate()
 
-    def epochs_text(self, n: int) -> str:
-        """'1 epoch', '15 epochs' (translated)."""
-        return (self.tr("{n} epoch") if n == 1 else self.tr("{n} epochs")).format(n=n)
-
     @Slot(int)
     def _update_epoch_suffix(self, n: int) -> None:
-        self.epochs.setSuffix(self.epochs_text(n)[len(str(n)):])
+        self.epochs.setSuffix(epochs_text(n)[len(str(n)):])
 
     def n_images(self) -> int:
         table = self.wiz().table if self.wiz() is not None else None
@@ -158,7 +154,7 @@ class SettingsPage(WizardPage):
             "An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU "
             "({n} images × {e} at {s} px), plus reading each image once and calibrating at the "
             "end. A faster computer takes less, a busy one more; images read before are not read again.").format(
-            n=f"{self.n_images():,}", e=self.epochs_text(self.epochs.value()), s=cfg.input_size))
+            n=f"{self.n_images():,}", e=epochs_text(self.epochs.value()), s=cfg.input_size))
 
     @Slot()
     def _browse_test(self) -> None:

@@ -79,8 +79,8 @@
         <translation>Clases: {c}</translation>
     </message>
     <message>
-        <source>Trained on {n} images from {f}, validated on {m}; {e} epochs in {t}.</source>
-        <translation>Entrenado con {n} imágenes de {f} y validado con {m}; {e} épocas en {t}.</translation>
+        <source>Trained on {n} images from {f}, validated on {m}; {e} in {t}.</source>
+        <translation>Entrenado con {n} imágenes de {f} y validado con {m}; {e} en {t}.</translation>
     </message>
     <message>
         <source>Operating threshold {t:.3f}.</source>
@@ -1748,14 +1748,6 @@ bloque 1</translation>
 {parts} ({n} imágenes)</translation>
     </message>
     <message>
-        <source>{n} epoch</source>
-        <translation>{n} época</translation>
-    </message>
-    <message>
-        <source>{n} epochs</source>
-        <translation>{n} épocas</translation>
-    </message>
-    <message>
         <source>About {t}</source>
         <translation>Unos {t}</translation>
     </message>
@@ -2047,6 +2039,14 @@ No se guardó ningún modelo; los modelos existentes no han cambiado.</translati
     <message>
         <source>n/a</source>
         <translation>n/d</translation>
+    </message>
+    <message>
+        <source>{n} epoch</source>
+        <translation>{n} época</translation>
+    </message>
+    <message>
+        <source>{n} epochs</source>
+        <translation>{n} épocas</translation>
     </message>
     <message>
         <source>Accuracy</source>
