@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mixup with blend weights ~ Beta(ALPHA, ALPHA) (default 0: off)")
     t.add_argument("--raw-noise", type=_fraction_or_zero, default=0.0, metavar="STD",
                    help="largest detector-noise standard deviation before equalisation, on a 0-1 scale (default 0)")
+    t.add_argument("--detector-epochs", type=int, default=8, metavar="N",
+                   help="epochs of the chest X-ray detector that refuses images that are not chest X-rays "
+                        "(default 8; 0 leaves it out)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
     t.add_argument("--classes", choices=("folders", "subtype"), default="folders",
                    help="'subtype' splits PNEUMONIA into BACTERIA and VIRUS by file name")
@@ -271,7 +274,7 @@ def cmd_train(args) -> int:
         widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
         label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
         min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
-        mixup_alpha=args.mixup,
+        mixup_alpha=args.mixup, detector_epochs=args.detector_epochs,
         augmentation=AugmentConfig(aspect_max=args.aspect_jitter, haze_prob=args.haze,
                                    raw_noise_std=args.raw_noise),
     )
@@ -412,6 +415,17 @@ def cmd_info(args) -> int:
         print(f"validation stress (changes to the normals): mean AUC {stress['mean_auc']:.4f}, "
               f"mean specificity {stress['mean_specificity']:.4f}; "
               f"worst: {worst} (specificity {scored[worst]:.3f})")
+    detector = meta.get("detector")  # checked when the file was read
+    if detector:
+        refused = detector.get("validation_refused")
+        stressed = [v for v in (detector.get("validation_stress_refused") or {}).values() if v is not None]
+        figures = "" if refused is None else (
+            f"; refused {100 * refused:.1f}% of validation X-rays"
+            + (f", at most {100 * max(stressed):.1f}% under a stress change" if stressed else ""))
+        print(f"image check: chest X-ray detector ({detector['input_size']} px, widths {detector['widths']}), "
+              f"refuses at P(not a chest X-ray) >= {detector['refuse_at']:.2f}{figures}")
+    else:
+        print("image check: no chest X-ray detector in this file (image statistics and feature distance only)")
     return 0
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .detector import XrayDetector
 from .errors import ModelFileError
+from .gate import check_features
 from .model import ChestCNN, cpu_has_fast_bf16, fold_batchnorm
 from .modelfile import read_model_file, save_model_file
 from .preprocess import Preprocessing, prepare_image, shift_views, to_model_input
@@ -33,16 +35,19 @@ class Classifier:
     Inference runs on copies with BatchNorm folded into the convolutions, in bfloat16 where the
     CPU has bf16 units (``precision`` "bf16") and float32 elsewhere ("fp32"); set
     ``PNEUMO_DESKTOP_PRECISION=fp32`` to force float32. The two agree to about 0.01 in
-    probability. ``metadata`` is the model file's JSON metadata (a dict).
+    probability. ``metadata`` is the model file's JSON metadata (a dict). ``gate_tensors`` and
+    ``detector`` are the unfamiliar-image gate's feature statistics and chest X-ray detector
+    (either may be absent in older or hand-made files).
     """
 
     def __init__(self, members: list[ChestCNN], metadata: dict, gate_tensors: dict[str, torch.Tensor] | None = None,
-                 source_path: str | None = None):
+                 source_path: str | None = None, detector: XrayDetector | None = None):
         self.members = [m.eval() for m in members]
         for member in self.members:
             member.to(memory_format=torch.channels_last)
         self.metadata = metadata
         self.gate_tensors = gate_tensors or {}
+        self.detector = detector
         self.source_path = source_path
         self.preprocessing = Preprocessing.from_dict(metadata["preprocessing"])
         self.classes: list[str] = list(metadata["classes"])
@@ -123,6 +128,19 @@ class Classifier:
         logits, _ = self.logits_and_features(self.to_input(batch_u8))
         return logits.numpy()
 
+    def unfamiliar_reasons(self, prepared_u8: np.ndarray, features: np.ndarray) -> list[str | None]:
+        """Per image, None when it may be judged, else why it is refused: the chest X-ray
+        detector's verdict first (it says what the image is not), then the feature distance.
+
+        prepared_u8: uint8 (B, S, S) as ``prepare`` makes them; features: float32 (B, F) from
+        ``predict_batch``.
+        """
+        by_features = check_features(features, self.gate_tensors, self.metadata.get("gate"))
+        if self.detector is None:
+            return by_features
+        by_detector = self.detector.reasons(prepared_u8)
+        return [d if d is not None else f for d, f in zip(by_detector, by_features)]
+
     def prob_abnormal(self, probs: np.ndarray) -> np.ndarray:
         """P(not normal) float64 (B,) from class probabilities (B, K)."""
         return 1.0 - probs[:, self.normal_index]
@@ -148,6 +166,9 @@ class Classifier:
                 out[f"member{i}.{key}"] = value.contiguous()
         for key, value in self.gate_tensors.items():
             out[f"gate.{key}"] = value
+        if self.detector is not None:
+            for key, value in self.detector.network.state_dict().items():
+                out[f"detector.{key}"] = value.contiguous()
         return out
 
     def save(self, path: str | Path) -> None:
@@ -181,8 +202,14 @@ class Classifier:
                 raise ModelFileError(f"{name}: weights do not match the architecture ({first})") from None
             members.append(member)
         expected = {f"member{i}." for i in range(arch["n_members"])}
-        stray = [k for k in tensors if not k.startswith("gate.") and k.split(".", 1)[0] + "." not in expected]
+        stray = [k for k in tensors if not k.startswith(("gate.", "detector."))
+                 and k.split(".", 1)[0] + "." not in expected]
         if stray:
             raise ModelFileError(f"{name}: unexpected tensors in the file ({stray[0]} …)")
         gate = {k[len("gate."):]: v for k, v in tensors.items() if k.startswith("gate.")}
-        return cls(members, metadata, gate, source)
+        detector_tensors = {k[len("detector."):]: v for k, v in tensors.items() if k.startswith("detector.")}
+        detector_meta = metadata.get("detector")
+        if bool(detector_tensors) != (detector_meta is not None):
+            raise ModelFileError(f"{name}: the chest X-ray detector's weights and description do not match")
+        detector = XrayDetector(detector_tensors, detector_meta, name) if detector_tensors else None
+        return cls(members, metadata, gate, source, detector)

@@ -26,6 +26,8 @@ FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 MODEL_SUFFIX = ".pneumo"
+# The chest X-ray detector (core/detector.py) reads a thumbnail of this side; part of the format.
+DETECTOR_INPUT_SIZE = 64
 REQUIRED_KEYS = {
     "format": str, "format_version": int, "name": str, "created": str, "architecture": dict,
     "classes": list, "normal_class": str, "preprocessing": dict, "tta_shifts": list,
@@ -171,10 +173,32 @@ def validate_metadata(metadata: dict, name: str = "model") -> None:
     stress = metadata.get("validation_stress_metrics")
     if stress is not None and not _stress_figures_ok(stress):
         raise ModelFileError(f"{name}: the stress-validation figures are malformed")
+    detector = metadata.get("detector")
+    if detector is not None and not _detector_ok(detector):
+        raise ModelFileError(f"{name}: the chest X-ray detector's description is malformed or unsupported")
 
 
 def _fraction_or_none(value) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0)
+
+
+def _detector_ok(detector) -> bool:
+    """``detector``: ``{"input_size": 64, "widths": [4 ints], "refuse_at": (0, 1)}`` plus optional
+    figures (``validation_refused`` in [0, 1], ``validation_stress_refused``: {name: [0, 1]})."""
+    if not isinstance(detector, dict) or detector.get("input_size") != DETECTOR_INPUT_SIZE:
+        return False
+    widths = detector.get("widths")
+    if not (isinstance(widths, list) and len(widths) == 4
+            and all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in widths)):
+        return False
+    refuse_at = detector.get("refuse_at")
+    if not (isinstance(refuse_at, (int, float)) and not isinstance(refuse_at, bool) and 0.0 < refuse_at < 1.0):
+        return False
+    stress = detector.get("validation_stress_refused", {})
+    if not (isinstance(stress, dict) and len(stress) <= 64
+            and all(isinstance(k, str) and 0 < len(k) <= 64 and _fraction_or_none(v) for k, v in stress.items())):
+        return False
+    return _fraction_or_none(detector.get("validation_refused"))
 
 
 def _stress_figures_ok(stress) -> bool:

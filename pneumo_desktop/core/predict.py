@@ -17,7 +17,6 @@ import numpy as np
 
 from .classifier import Classifier
 from .decode import STATUS_ERROR, STATUS_OK, STATUS_UNSUPPORTED, DecodedInput, DecodeQueue
-from .gate import check_features
 from .imageio import list_input_files
 
 __all__ = ["PredictionRecord", "predict_files", "STATUS_OK", "STATUS_ERROR", "STATUS_UNSUPPORTED"]
@@ -111,7 +110,7 @@ def _infer_batch(classifier: Classifier, batch: list[DecodedInput], threshold: f
         else:
             probs, feats = classifier.predict_batch(stack)
             decisions = classifier.decide(probs, threshold)
-        reasons = check_features(feats, classifier.gate_tensors, classifier.metadata.get("gate"))
+        reasons = classifier.unfamiliar_reasons(stack, feats)
         infer_ms = (time.perf_counter() - start) * 1e3 / len(ok)
         for i, d in enumerate(ok):
             results[id(d)] = (probs[i], decisions[i], reasons[i])

@@ -30,6 +30,7 @@ from .dataset import (
     DecodedImages, check_trainable, class_counts, grouped_split, iter_decode_images, manifest_sha256,
     scan_labelled_folder,
 )
+from .detector import XrayDetector, train_detector
 from .errors import DatasetError
 from .evaluation import choose_threshold, evaluate_arrays, fit_temperature, rank_auc
 from .gate import fit_feature_gate
@@ -70,6 +71,9 @@ class TrainingConfig:
     # Mixup: each batch is blended with a shuffled copy of itself, weight ~ Beta(alpha, alpha),
     # and so are the targets. 0 turns it off.
     mixup_alpha: float = 0.0
+    # Epochs of the chest X-ray detector (core/detector.py), the gate's third stage; 0 leaves it
+    # out (the model then refuses unfamiliar images by image statistics and feature distance only).
+    detector_epochs: int = 8
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -90,6 +94,8 @@ class TrainingConfig:
             raise DatasetError("aspect jitter must be between 1 (off) and 2")
         if not 0.0 <= self.mixup_alpha <= 10.0:
             raise DatasetError("mixup alpha must be between 0 (off) and 10")
+        if not 0 <= self.detector_epochs <= 100:
+            raise DatasetError("detector epochs must be between 0 (no detector) and 100")
 
 
 def recommended_config(**overrides) -> TrainingConfig:
@@ -387,6 +393,13 @@ def train_model(
     val_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], val_u8)
     gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)
     classifier.gate_tensors = gate_tensors
+    if config.detector_epochs > 0:
+        yield StatusMessage("Training the chest X-ray detector…")
+        detector_tensors, detector_meta = yield from relay(
+            train_detector(images[train_idx], images[val_idx], prep.equalise, config.detector_epochs, config.seed),
+            lambda step: StatusMessage(f"Training the chest X-ray detector: {step}…"))
+        classifier.detector = XrayDetector(detector_tensors, detector_meta)
+        metadata["detector"] = detector_meta
     seconds = time.perf_counter() - started
     metadata["gate"] = gate_meta
     metadata["threshold_rule"] = (f"highest threshold with validation sensitivity >= {config.min_sensitivity:.2f} "

@@ -87,6 +87,28 @@ class ModelInfoDialog(QDialog):
             "on the official test split (docs/experiments.md).")) + "</p>")
         return parts
 
+    def image_check_html(self, detector: dict | None) -> list[str]:
+        """How the model refuses images that are not chest X-rays (the gate's stages)."""
+        e = html.escape
+        parts = ["<h3>" + e(self.tr("Images it refuses")) + "</h3>"]
+        text = self.tr("Colour images, blank frames, noise, scanned pages and odd shapes are refused before the "
+                       "model runs, and so are images whose features lie far from those of its training images.")
+        if detector:
+            refused = detector.get("validation_refused")
+            stressed = [v for v in (detector.get("validation_stress_refused") or {}).values() if v is not None]
+            text += " " + self.tr(
+                "A small second network, trained to tell frontal chest X-rays from other images (photographs, "
+                "other scans, maps, rotated or inverted X-rays), refuses what does not look like one.")
+            if refused is not None:
+                text += " " + self.tr("On its validation X-rays it refused {plain}; under simulated acquisition "
+                                      "changes, at most {worst}.").format(
+                    plain=format_percent(refused), worst=format_percent(max(stressed) if stressed else refused))
+        else:
+            text += " " + self.tr("This model file has no chest X-ray detector, so grayscale images that are not "
+                                  "X-rays may get a verdict: check what you open.")
+        parts.append("<p>" + e(text) + "</p>")
+        return parts
+
     def build_html(self, classifier, version: str, threshold: float | None) -> str:
         meta = classifier.metadata
         training = meta.get("training") or {}
@@ -151,6 +173,7 @@ class ModelInfoDialog(QDialog):
                        "model file records an evaluation on a held-out test set.")
         parts.append(f"<p style='color:#5f6368'>{e(note)}</p>")
         parts.extend(self.weakness_html(meta.get("validation_stress_metrics")))
+        parts.extend(self.image_check_html(meta.get("detector")))
         disclaimer = self.tr("Research use only — not a medical device")
         parts.append(f"<p><b>{e(disclaimer)}</b></p>")
         return "".join(parts)

@@ -1112,6 +1112,26 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Estas cifras describen cómo reacciona el modelo a cada cambio. No predijeron su exactitud en la partición de prueba oficial (docs/experiments.md).</translation>
     </message>
     <message>
+        <source>Images it refuses</source>
+        <translation>Imágenes que rechaza</translation>
+    </message>
+    <message>
+        <source>Colour images, blank frames, noise, scanned pages and odd shapes are refused before the model runs, and so are images whose features lie far from those of its training images.</source>
+        <translation>Las imágenes en color, los fotogramas en blanco, el ruido, las páginas escaneadas y las proporciones extrañas se rechazan antes de que actúe el modelo, y también las imágenes cuyas características quedan lejos de las de sus imágenes de entrenamiento.</translation>
+    </message>
+    <message>
+        <source>A small second network, trained to tell frontal chest X-rays from other images (photographs, other scans, maps, rotated or inverted X-rays), refuses what does not look like one.</source>
+        <translation>Una segunda red pequeña, entrenada para distinguir las radiografías de tórax frontales de otras imágenes (fotografías, otras exploraciones, mapas, radiografías giradas o invertidas), rechaza lo que no parece una.</translation>
+    </message>
+    <message>
+        <source>On its validation X-rays it refused {plain}; under simulated acquisition changes, at most {worst}.</source>
+        <translation>En sus radiografías de validación rechazó un {plain}; con cambios de adquisición simulados, como máximo un {worst}.</translation>
+    </message>
+    <message>
+        <source>This model file has no chest X-ray detector, so grayscale images that are not X-rays may get a verdict: check what you open.</source>
+        <translation>Este archivo de modelo no tiene detector de radiografías de tórax, así que imágenes en escala de grises que no son radiografías pueden recibir un veredicto: compruebe lo que abre.</translation>
+    </message>
+    <message>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>

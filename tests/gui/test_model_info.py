@@ -49,3 +49,17 @@ def test_stress_names_cover_every_change_of_the_core():
     assert list(STRESS_NAMES) == list(STRESSES)
     assert stress_label("a change from a newer file") == "a change from a newer file"
     assert all(stress_label(k, short=True) != stress_label(k) for k in STRESSES)
+
+
+def test_image_check_section_says_whether_a_detector_guards_the_model(qtbot, tiny_model_path):
+    classifier = Classifier.load(tiny_model_path)
+    classifier.metadata["detector"].update(validation_refused=0.0,
+                                           validation_stress_refused={"zoom 1.2": 0.004, "haze 0.8": 0.002})
+    dialog = ModelInfoDialog(classifier, classifier.version, None)
+    qtbot.addWidget(dialog)
+    section = dialog.build_html(classifier, classifier.version, None).split("Images it refuses", 1)[1]
+    assert "frontal chest X-rays" in section and "at most 0.4%" in section.replace("\u00a0", " ")
+
+    classifier.metadata.pop("detector")
+    section = dialog.build_html(classifier, classifier.version, None).split("Images it refuses", 1)[1]
+    assert "no chest X-ray detector" in section and "frontal chest X-rays from other images" not in section

@@ -1,0 +1,341 @@
+"""The chest X-ray detector: the gate's third stage, a small CNN that tells frontal chest
+radiographs from every other kind of image.
+
+Why it exists: after histogram equalisation every image has the same intensity histogram, and
+a network trained only to tell normal from pneumonia has no reason to encode "this is a chest".
+Grayscale photographs, MRI slices and terrain maps passed the image statistics and the feature
+distance and got verdicts (docs/experiments.md, G1). This detector is trained for that one
+question.
+
+* **Positives**: the model's own training images (raw, at the model's input size), with strong
+  acquisition augmentation, so real X-rays from other machines stay positive.
+* **Negatives**, generated afresh for every batch from seeded random numbers and from the
+  positives themselves; no outside data: smooth random fields, "dead leaves" (overlapping
+  random discs, a standard model of natural-image statistics), rectangles on gradients,
+  gratings, mosaics of four X-rays, X-rays rotated by 90° or 270°, upside down, inverted, or
+  cut down to a small patch, textured ovals on a dark background (as CT or MRI slices look) and
+  speckled fans (as ultrasound images look).
+* **Input**: what the classifier sees (the prepared uint8 image), shrunk to ``DETECTOR_SIZE``
+  px by area averaging and histogram-equalised again, so the detector reads layout, not
+  exposure or fine texture.
+
+It is stored in the model file (tensors ``detector.*``, metadata ``detector``) and refuses an
+image when its P(not a chest X-ray) is at least ``meta["refuse_at"]``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import ModelFileError
+from .model import ChestCNN, fold_batchnorm
+from .modelfile import DETECTOR_INPUT_SIZE
+from .preprocess import AugmentConfig, acquire_batch, augment_batch, equalise_batch
+from .stress import STRESSES
+
+DETECTOR_SIZE = DETECTOR_INPUT_SIZE
+DETECTOR_WIDTHS = (8, 16, 32, 64)
+REFUSE_AT = 0.5
+# Equalised images are close to uniform on [0, 1]: mean 0.5, standard deviation 1/sqrt(12).
+_MEAN, _STD = 0.5, 0.29
+
+#: Strong acquisition changes for the positives: wider than the classifier's own augmentation,
+#: because the detector must accept any real chest X-ray, however it was taken.
+POSITIVE_AUGMENTATION = AugmentConfig(
+    rotation_deg=15.0, scale_min=0.7, scale_max=1.35, shift_frac=0.1, aspect_max=1.3,
+    gamma_min=0.7, gamma_max=1.4, contrast=0.3, brightness=0.1, blur_prob=0.5, blur_sigma_max=2.0,
+    noise_std=0.03, haze_prob=0.3, haze_max=0.8, raw_noise_std=0.05,
+)
+#: Light geometry and intensity changes for the generated negatives.
+NEGATIVE_AUGMENTATION = AugmentConfig(rotation_deg=15.0, scale_min=0.8, scale_max=1.25)
+
+# A small training folder still gets this many updates per epoch (its images are cycled).
+MIN_STEPS_PER_EPOCH = 24
+
+NEGATIVE_KINDS = ("smooth field", "dead leaves", "shapes", "grating", "changed x-ray", "mosaic",
+                  "cross-section", "sector scan")
+
+
+# ----- input --------------------------------------------------------------------------------------
+def detector_input(prepared_u8: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 (B, S, S) images as the classifier sees them -> float32 (B, 1, 64, 64), normalised."""
+    x = torch.as_tensor(prepared_u8).to(torch.float32).unsqueeze(1)
+    if x.shape[-1] != DETECTOR_SIZE or x.shape[-2] != DETECTOR_SIZE:
+        x = F.interpolate(x, size=(DETECTOR_SIZE, DETECTOR_SIZE), mode="area")
+    small = torch.round(x.squeeze(1)).clamp(0, 255).to(torch.uint8)
+    equalised = equalise_batch(small, "hist").to(torch.float32) / 255.0
+    return ((equalised - _MEAN) / _STD).unsqueeze(1).contiguous()
+
+
+# ----- negatives ----------------------------------------------------------------------------------
+def _uniform(n: int, lo: float, hi: float, generator: torch.Generator) -> torch.Tensor:
+    return (lo + (hi - lo) * torch.rand(n, generator=generator)).view(n, 1, 1, 1)
+
+
+def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+
+
+def _smooth_field(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """Sums of upsampled random noise over five octaves: clouds, terrain, soft textures."""
+    x = torch.zeros(n, 1, size, size)
+    for octave in range(1, 6):
+        side = 2 ** octave
+        noise = torch.randn(n, 1, side, side, generator=g)
+        x += F.interpolate(noise, size=(size, size), mode="bicubic", align_corners=False) \
+            * _uniform(n, 0.0, 1.0, g) / octave
+    return x
+
+
+def _dead_leaves(n: int, size: int, g: torch.Generator, discs: int = 60) -> torch.Tensor:
+    """Overlapping opaque ellipses of random size and grey level, drawn one over another."""
+    yy, xx = _grid(size)
+    x = torch.rand(n, 1, 1, 1, generator=g).expand(n, 1, size, size).clone()
+    for _ in range(discs):
+        cx, cy = _uniform(n, -0.1, 1.1, g), _uniform(n, -0.1, 1.1, g)
+        radius = _uniform(n, 0.02, 0.35, g) ** 1.5
+        stretch = _uniform(n, 0.5, 2.0, g)
+        inside = ((xx - cx) ** 2 * stretch + (yy - cy) ** 2 / stretch) < radius ** 2
+        x = torch.where(inside, _uniform(n, 0.0, 1.0, g), x)
+    return x
+
+
+def _shapes(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """Rectangles of random grey levels on a linear gradient: graphics, documents, screens."""
+    yy, xx = _grid(size)
+    angle = _uniform(n, 0.0, 2 * math.pi, g)
+    x = (torch.cos(angle) * xx + torch.sin(angle) * yy) * _uniform(n, 0.0, 1.0, g) + _uniform(n, 0.0, 0.5, g)
+    for _ in range(8):
+        x0, y0 = _uniform(n, 0.0, 1.0, g), _uniform(n, 0.0, 1.0, g)
+        w, h = _uniform(n, 0.05, 0.5, g), _uniform(n, 0.05, 0.5, g)
+        inside = ((xx - x0).abs() < w / 2) & ((yy - y0).abs() < h / 2)
+        x = torch.where(inside, _uniform(n, 0.0, 1.0, g), x)
+    return x
+
+
+def _grating(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """Sinusoidal gratings of random frequency and orientation."""
+    yy, xx = _grid(size)
+    frequency, angle = _uniform(n, 1.0, 12.0, g), _uniform(n, 0.0, math.pi, g)
+    return 0.5 + 0.5 * torch.sin(2 * math.pi * frequency * (torch.cos(angle) * xx + torch.sin(angle) * yy))
+
+
+def _texture(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """A textured fill in [0, 1]: a smooth field or dead leaves, half and half."""
+    field = _smooth_field(n, size, g)
+    lo, hi = field.amin((2, 3), keepdim=True), field.amax((2, 3), keepdim=True)
+    field = (field - lo) / (hi - lo + 1e-6)
+    leaves = _dead_leaves(n, size, g, discs=30)
+    return torch.where(torch.rand(n, 1, 1, 1, generator=g) < 0.5, field, leaves)
+
+
+def _cross_section(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """A textured oval with a bright rim of random width on a dark background, as CT and MRI
+    slices, microscopy and photographs of single objects look."""
+    yy, xx = _grid(size)
+    cx, cy = _uniform(n, 0.35, 0.65, g), _uniform(n, 0.35, 0.65, g)
+    rx, ry = _uniform(n, 0.2, 0.48, g), _uniform(n, 0.2, 0.48, g)
+    r = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+    inside = r < 1.0
+    rim = inside & (r > (1.0 - _uniform(n, 0.0, 0.15, g)) ** 2)
+    x = torch.where(inside, 0.2 + 0.8 * _texture(n, size, g), _uniform(n, 0.0, 0.1, g))
+    return torch.where(rim, _uniform(n, 0.6, 1.0, g), x)
+
+
+def _sector_scan(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """A fan of speckled texture on black with its apex near the top edge, as an ultrasound image."""
+    yy, xx = _grid(size)
+    ax, ay = _uniform(n, 0.4, 0.6, g), _uniform(n, -0.15, 0.05, g)
+    angle = torch.atan2(xx - ax, yy - ay)
+    radius = torch.sqrt((xx - ax) ** 2 + (yy - ay) ** 2)
+    inside = (angle.abs() < _uniform(n, 0.4, 0.9, g)) & (radius > _uniform(n, 0.0, 0.2, g)) \
+        & (radius < _uniform(n, 0.7, 1.1, g))
+    speckle = _texture(n, size, g) * -torch.log(torch.rand(n, 1, size, size, generator=g).clamp(min=1e-6))
+    return torch.where(inside, speckle.clamp(0.0, 3.0) / 3.0, torch.zeros(1))
+
+
+def _changed_xray(xrays: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
+    """Real X-rays that are no longer a frontal chest view as the model knows it: rotated by 90°
+    or 270°, upside down, inverted, or cut down to a small patch and blown up."""
+    size = xrays.shape[-1]
+    x = xrays[torch.randint(len(xrays), (n,), generator=g)].to(torch.float32).unsqueeze(1) / 255.0
+    kind = torch.randint(5, (n,), generator=g)
+    out = x.clone()
+    out[kind == 0] = torch.rot90(x[kind == 0], 1, (2, 3))
+    out[kind == 1] = torch.rot90(x[kind == 1], 3, (2, 3))
+    out[kind == 2] = torch.flip(x[kind == 2], (2,))
+    out[kind == 3] = 1.0 - x[kind == 3]
+    patch = kind == 4
+    k = int(patch.sum())
+    if k:
+        scale = 0.2 + 0.25 * torch.rand(k, generator=g)
+        theta = torch.zeros(k, 2, 3)
+        theta[:, 0, 0] = theta[:, 1, 1] = scale
+        theta[:, 0, 2] = (2 * torch.rand(k, generator=g) - 1) * (1 - scale)
+        theta[:, 1, 2] = (2 * torch.rand(k, generator=g) - 1) * (1 - scale)
+        grid = F.affine_grid(theta, [k, 1, size, size], align_corners=False)
+        out[patch] = F.grid_sample(x[patch], grid, mode="bilinear", align_corners=False)
+    return out
+
+
+def _mosaic(xrays: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
+    """Four X-rays at half size in a 2x2 grid (a contact sheet or a screenshot of a viewer)."""
+    size = xrays.shape[-1]
+    half = size // 2
+    x = xrays[torch.randint(len(xrays), (n * 4,), generator=g)].to(torch.float32).unsqueeze(1) / 255.0
+    small = F.interpolate(x, size=(half, half), mode="area").view(n, 4, half, half)
+    top = torch.cat([small[:, 0], small[:, 1]], 2)
+    bottom = torch.cat([small[:, 2], small[:, 3]], 2)
+    tiled = torch.cat([top, bottom], 1).unsqueeze(1)
+    return F.interpolate(tiled, size=(size, size), mode="bilinear", align_corners=False)
+
+
+def generate_negatives(xrays_u8: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` images that are not frontal chest X-rays, in equal shares of ``NEGATIVE_KINDS``.
+
+    xrays_u8: uint8 (N, S, S) raw chest X-rays (the changed X-rays and mosaics are made from
+    them). Returns uint8 (n, S, S), each image stretched to the full range, with a little noise.
+    """
+    size = xrays_u8.shape[-1]
+    makers = [
+        lambda k: _smooth_field(k, size, generator),
+        lambda k: _dead_leaves(k, size, generator),
+        lambda k: _shapes(k, size, generator),
+        lambda k: _grating(k, size, generator),
+        lambda k: _changed_xray(xrays_u8, k, generator),
+        lambda k: _mosaic(xrays_u8, k, generator),
+        lambda k: _cross_section(k, size, generator),
+        lambda k: _sector_scan(k, size, generator),
+    ]
+    shares = [n // len(makers)] * len(makers)
+    for i in range(n - sum(shares)):
+        shares[i] += 1
+    parts = []
+    for make, k in zip(makers, shares):
+        if k == 0:
+            continue
+        x = make(k)
+        lo, hi = x.amin((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)
+        parts.append((x - lo) / (hi - lo + 1e-6))
+    x = torch.cat(parts)
+    x = x + _uniform(len(x), 0.0, 0.03, generator) * torch.randn(x.shape, generator=generator)
+    return torch.round(x.clamp(0.0, 1.0).squeeze(1) * 255.0).to(torch.uint8)
+
+
+# ----- training -----------------------------------------------------------------------------------
+def _as_prepared(batch: torch.Tensor, equalise: str) -> torch.Tensor:
+    """float32 [0, 1] or uint8 (B, S, S) -> uint8 (B, S, S) as ``Classifier.prepare`` makes them."""
+    if batch.dtype != torch.uint8:
+        batch = torch.round(batch.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
+    return equalise_batch(batch, equalise)
+
+
+def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalise: str, epochs: int, seed: int,
+                   batch_size: int = 128) -> Generator[str, None, tuple[dict[str, torch.Tensor], dict]]:
+    """Train the detector; a generator that yields a progress line per epoch and per check, and
+    returns (tensors for the model file, metadata). Closing it stops the training.
+
+    raw_train_u8, raw_val_u8: uint8 (N, S, S) un-equalised images at the model's input size;
+    ``equalise``: the model's equalisation mode, applied as in prediction.
+    """
+    started = time.perf_counter()
+    generator = torch.Generator().manual_seed(20_000 + seed)
+    torch.manual_seed(20_000 + seed)
+    model = ChestCNN(2, DETECTOR_WIDTHS, dropout=0.2)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    half = max(1, batch_size // 2)
+    steps_per_epoch = max(MIN_STEPS_PER_EPOCH, math.ceil(len(raw_train_u8) / half))
+    per_epoch = steps_per_epoch * half
+    total = epochs * steps_per_epoch
+    warmup = max(1, total // 10)
+    step = 0
+    for epoch in range(epochs):
+        model.train()
+        rounds = math.ceil(per_epoch / len(raw_train_u8))
+        order = torch.cat([torch.randperm(len(raw_train_u8), generator=generator) for _ in range(rounds)])
+        loss_sum = 0.0
+        for b in range(steps_per_epoch):
+            lr = 3e-3 * (step + 1) / warmup if step < warmup else \
+                3e-3 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+            for group in optimiser.param_groups:
+                group["lr"] = lr
+            idx = order[b * half:(b + 1) * half]
+            positives = acquire_batch(raw_train_u8[idx], POSITIVE_AUGMENTATION, generator)
+            positives = augment_batch(_as_prepared(positives, "none"), POSITIVE_AUGMENTATION, generator)
+            negatives = generate_negatives(raw_train_u8, len(idx), generator)
+            negatives = augment_batch(negatives, NEGATIVE_AUGMENTATION, generator)
+            x = detector_input(torch.cat([_as_prepared(positives, equalise), _as_prepared(negatives, equalise)]))
+            y = torch.cat([torch.zeros(len(idx)), torch.ones(len(idx))]).long()
+            loss = F.cross_entropy(model(x), y)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            loss_sum += loss.item()
+            step += 1
+        yield f"epoch {epoch + 1}/{epochs}, loss {loss_sum / steps_per_epoch:.4f}"
+    model.eval()
+    tensors = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    detector = XrayDetector(tensors, {"refuse_at": REFUSE_AT})
+
+    # What it costs on real X-rays the model never trained on: the validation split, as it is
+    # and under each stress change (core/stress.py). Reported, never used to choose anything.
+    yield "checking the validation split"
+    val_prepared = _as_prepared(raw_val_u8, equalise)
+    refused = float((detector.p_not_xray(val_prepared) >= REFUSE_AT).mean()) if len(val_prepared) else 0.0
+    stress_refused = {}
+    for name, change in STRESSES.items():
+        changed = change(raw_val_u8.to(torch.float32).unsqueeze(1) / 255.0).clamp(0.0, 1.0).squeeze(1)
+        p = detector.p_not_xray(_as_prepared(changed, equalise))
+        stress_refused[name] = float((p >= REFUSE_AT).mean()) if len(p) else 0.0
+    meta = {
+        "input_size": DETECTOR_SIZE,
+        "widths": list(DETECTOR_WIDTHS),
+        "refuse_at": REFUSE_AT,
+        "epochs": epochs,
+        "n_positive": int(len(raw_train_u8)),
+        "negative_kinds": list(NEGATIVE_KINDS),
+        "validation_refused": refused,
+        "validation_stress_refused": stress_refused,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return tensors, meta
+
+
+# ----- inference ----------------------------------------------------------------------------------
+class XrayDetector:
+    """A trained detector. ``tensors``: the ``detector.*`` tensors of a model file without the
+    prefix; ``meta``: its ``detector`` metadata. Raises ModelFileError when they do not fit."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], meta: dict, name: str = "model"):
+        widths = meta.get("widths", list(DETECTOR_WIDTHS))
+        network = ChestCNN(2, widths, dropout=0.0)
+        try:
+            network.load_state_dict(tensors, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise ModelFileError(f"{name}: the chest X-ray detector's weights do not fit ({first})") from None
+        self.meta = meta
+        self.refuse_at = float(meta.get("refuse_at", REFUSE_AT))
+        self.network = network.eval()
+        self._inference = fold_batchnorm(network)
+
+    @torch.inference_mode()
+    def p_not_xray(self, prepared_u8: np.ndarray | torch.Tensor) -> np.ndarray:
+        """float64 (B,) in [0, 1]: the probability that each prepared image is not a chest X-ray."""
+        if len(prepared_u8) == 0:
+            return np.zeros(0)
+        logits = torch.cat([self._inference(detector_input(prepared_u8[i:i + 256]))
+                            for i in range(0, len(prepared_u8), 256)])
+        return torch.softmax(logits.float(), 1)[:, 1].double().numpy()
+
+    def reasons(self, prepared_u8: np.ndarray | torch.Tensor) -> list[str | None]:
+        """Per image: None when it looks like a chest X-ray, else the reason to refuse it."""
+        return [None if p < self.refuse_at else
+                f"it does not look like a frontal chest X-ray (image check {100 * p:.0f}% sure)"
+                for p in self.p_not_xray(prepared_u8)]

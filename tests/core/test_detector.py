@@ -1,0 +1,157 @@
+"""Tests for pneumo_desktop.core.detector: the chest X-ray detector, the gate's third stage."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from pneumo_desktop.core.classifier import Classifier
+from pneumo_desktop.core.detector import (
+    DETECTOR_SIZE, NEGATIVE_KINDS, XrayDetector, detector_input, generate_negatives, train_detector,
+)
+from pneumo_desktop.core.errors import DatasetError, ModelFileError
+from pneumo_desktop.core.generators import drive
+from pneumo_desktop.core.modelfile import read_model_file, save_model_file
+from pneumo_desktop.core.predict import predict_files
+
+
+def _chests(synth, seeds, size=64) -> torch.Tensor:
+    from PIL import Image
+
+    images = [np.asarray(Image.fromarray(synth.chest_image(s, s % 2 == 1)).resize((size, size), Image.BILINEAR))
+              for s in seeds]
+    return torch.as_tensor(np.stack(images))
+
+
+def test_negatives_are_seeded_varied_uint8_images(synth):
+    xrays = _chests(synth, range(8))
+    first = generate_negatives(xrays, 16, torch.Generator().manual_seed(3))
+    again = generate_negatives(xrays, 16, torch.Generator().manual_seed(3))
+    other = generate_negatives(xrays, 16, torch.Generator().manual_seed(4))
+    assert first.shape == (16, 64, 64) and first.dtype == torch.uint8
+    assert torch.equal(first, again), "the same seed must give the same images"
+    assert not torch.equal(first, other)
+    # Each image uses most of the grey range (stretched), and no two kinds look alike.
+    spread = first.flatten(1).float()
+    assert (spread.amax(1) - spread.amin(1) > 150).all()
+    assert len({tuple(img.flatten()[:64].tolist()) for img in first}) == 16
+    assert len(NEGATIVE_KINDS) == 8
+
+
+def test_detector_input_is_a_normalised_thumbnail():
+    batch = torch.randint(0, 256, (3, 150, 150), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    x = detector_input(batch)
+    assert x.shape == (3, 1, DETECTOR_SIZE, DETECTOR_SIZE) and x.dtype == torch.float32
+    # Equalised to a near-uniform histogram, then normalised: mean about 0, spread about 1.
+    assert abs(float(x.mean())) < 0.1 and 0.8 < float(x.std()) < 1.2
+    # Exposure does not reach the detector: a darker copy gives the same input.
+    darker = (batch.float() * 0.6).round().to(torch.uint8)
+    assert torch.allclose(detector_input(darker), x, atol=0.35)
+
+
+@pytest.fixture(scope="module")
+def small_detector(synth):
+    """A detector trained for a few epochs on 48 synthetic chest X-rays at 64 px."""
+    train, val = _chests(synth, range(48)), _chests(synth, range(100, 112))
+    steps = []
+    tensors, meta = drive(train_detector(train, val, "hist", epochs=6, seed=0, batch_size=32), steps.append)
+    return XrayDetector(tensors, meta), meta, steps
+
+
+def test_training_reports_progress_and_validation_figures(small_detector):
+    detector, meta, steps = small_detector
+    assert steps[:6] == [s for s in steps if s.startswith("epoch")] and len(steps) == 7
+    assert steps[-1] == "checking the validation split"
+    assert meta["epochs"] == 6 and meta["n_positive"] == 48 and meta["input_size"] == DETECTOR_SIZE
+    assert 0.0 <= meta["validation_refused"] <= 1.0
+    assert set(meta["validation_stress_refused"]) >= {"zoom 1.2", "haze 0.8", "noise 0.04"}
+
+
+def test_trained_detector_accepts_chests_and_refuses_other_images(small_detector, synth):
+    detector, _, _ = small_detector
+    from pneumo_desktop.core.preprocess import equalise_batch
+
+    chests = equalise_batch(_chests(synth, range(200, 216)), "hist")
+    assert (detector.p_not_xray(chests) < 0.5).all()
+    unseen = equalise_batch(generate_negatives(_chests(synth, range(300, 306)), 24, torch.Generator().manual_seed(99)),
+                            "hist")
+    p = detector.p_not_xray(unseen)
+    assert (p >= 0.5).mean() >= 0.9, p
+    upside_down = torch.flip(chests, (1,))
+    assert (detector.p_not_xray(upside_down) >= 0.5).mean() >= 0.75
+    reasons = detector.reasons(torch.cat([chests[:2], unseen[:2]]))
+    assert reasons[:2] == [None, None]
+    assert all(r is not None and "frontal chest X-ray" in r for r in reasons[2:] if r is not None)
+
+
+def test_closing_the_training_stops_it(synth):
+    train = _chests(synth, range(16))
+    steps = train_detector(train, train[:4], "hist", epochs=50, seed=0, batch_size=16)
+    assert next(steps).startswith("epoch 1/50")
+    steps.close()
+    with pytest.raises(StopIteration):
+        next(steps)
+
+
+# ----- in a model file ---------------------------------------------------------------------
+def test_trained_model_carries_its_detector_through_a_file(tiny_model, tmp_path):
+    path, classifier = tiny_model
+    assert classifier.detector is not None, "train_model adds a detector by default"
+    assert classifier.metadata["detector"]["epochs"] == 8
+    images = np.stack([np.full((64, 64), v, np.uint8) for v in (0, 128)])
+    images[1, ::2] = 255
+    again = Classifier.load(path)
+    assert np.array_equal(again.detector.p_not_xray(images), classifier.detector.p_not_xray(images))
+
+
+def _parts(path):
+    tensors, metadata = read_model_file(path)
+    return dict(tensors), copy.deepcopy(metadata)
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda t, m: m["detector"].update(widths=[8, 16, 32]), "detector's description"),
+    (lambda t, m: m["detector"].update(input_size=32), "detector's description"),
+    (lambda t, m: m["detector"].update(refuse_at=1.5), "detector's description"),
+    (lambda t, m: m["detector"].update(validation_refused="none"), "detector's description"),
+    (lambda t, m: m["detector"].update(widths=[8, 16, 32, 32]), "detector's weights do not fit"),
+    (lambda t, m: m.pop("detector"), "weights and description do not match"),
+    (lambda t, m: [t.pop(k) for k in list(t) if k.startswith("detector.")], "weights and description do not match"),
+])
+def test_a_malformed_detector_is_refused_with_a_reason(tiny_model, tmp_path, breakage, message):
+    tensors, metadata = _parts(tiny_model[0])
+    breakage(tensors, metadata)
+    target = tmp_path / "broken.pneumo"
+    try:
+        save_model_file(target, tensors, metadata)
+    except ModelFileError as exc:  # the writer checks the description too
+        assert message in str(exc)
+        return
+    with pytest.raises(ModelFileError, match=message):
+        Classifier.load(target)
+
+
+def test_detector_epochs_are_checked_and_zero_leaves_it_out(synth, synthetic_folder):
+    with pytest.raises(DatasetError, match="detector epochs"):
+        synth.tiny_config(detector_epochs=101).validate()
+    _, finished = synth.run_training(synthetic_folder, synth.tiny_config(epochs=1, detector_epochs=0))
+    assert finished.classifier.detector is None and "detector" not in finished.classifier.metadata
+
+
+def test_predict_refuses_what_the_detector_flags(tiny_model, synth, tmp_path):
+    """A chest image turned upside down passes the image statistics; the detector refuses it
+    with its own reason, and the upright image next to it is judged as usual."""
+    path, classifier = tiny_model
+    upright = synth.chest_image(900, False)
+    synth.write_png(tmp_path / "upright.png", upright)
+    synth.write_png(tmp_path / "upside_down.png", np.ascontiguousarray(upright[::-1]))
+    synth.write_png(tmp_path / "rotated.png", np.ascontiguousarray(np.rot90(upright)))
+    records = {r.path.rsplit("/", 1)[-1]: r for r in predict_files(classifier, [tmp_path])}
+    assert records["upright.png"].status == "ok" and records["upright.png"].label is not None
+    for name in ("upside_down.png", "rotated.png"):
+        assert records[name].status == "unsupported", records[name]
+        assert records[name].message.startswith("not a chest X-ray: it does not look like a frontal chest X-ray")
+        assert records[name].label is None and records[name].probability is None
