@@ -24,6 +24,10 @@ from ..core.training import TrainingConfig, train_model
 SECONDS_PER_IMAGE_EPOCH = 0.01   # at 150 px with the study's widths, on a 2-core laptop CPU
 SECONDS_PER_IMAGE_DECODE = 0.015  # reading and preparing one image once (then cached)
 FINISHING_SECONDS = 10.0          # calibration, threshold and the unfamiliar-image check
+# The chest X-ray detector: 130 s for 4,692 images x 8 epochs at 150 px on the 2-core CPU
+# (docs/experiments.md, G2); a small folder still gets 24 steps of 64 images per epoch.
+DETECTOR_SECONDS_PER_IMAGE_EPOCH = 0.0035
+DETECTOR_MIN_IMAGES_PER_EPOCH = 24 * 64
 TINY_CLASS = 20                   # fewer images than this in a class earns a warning
 DEFAULT_WIDTHS = (32, 64, 128, 128)
 
@@ -35,17 +39,21 @@ def _conv_cost(widths: Sequence[int], input_size: int) -> float:
 
 
 def estimate_training_seconds(n_images: int, epochs: int, input_size: int = 150,
-                              widths: Sequence[int] = DEFAULT_WIDTHS, include_one_off: bool = True) -> float:
+                              widths: Sequence[int] = DEFAULT_WIDTHS, include_one_off: bool = True,
+                              detector_epochs: int = 8) -> float:
     """A rough wall-clock estimate of a training run, in seconds.
 
     ~0.01 s per image per epoch at 150 px with the study's widths on a 2-core CPU, scaled by
     the network's convolution cost relative to that; ``include_one_off`` adds reading every
-    image once and the calibration at the end.
+    image once, training the chest X-ray detector (``detector_epochs``; its augmentation works
+    at the model's input size) and the calibration at the end.
     """
     scale = _conv_cost(widths, input_size) / _conv_cost(DEFAULT_WIDTHS, 150)
     seconds = SECONDS_PER_IMAGE_EPOCH * scale * max(0, n_images) * max(0, epochs)
     if include_one_off:
-        seconds += SECONDS_PER_IMAGE_DECODE * max(0, n_images) + FINISHING_SECONDS
+        detector_images = max(DETECTOR_MIN_IMAGES_PER_EPOCH, max(0, n_images)) * max(0, detector_epochs)
+        seconds += (SECONDS_PER_IMAGE_DECODE * max(0, n_images) + FINISHING_SECONDS
+                    + DETECTOR_SECONDS_PER_IMAGE_EPOCH * (input_size / 150) ** 2 * detector_images)
     return seconds
 
 

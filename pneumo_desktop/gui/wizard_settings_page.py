@@ -141,7 +141,8 @@ class SettingsPage(WizardPage):
 
     def estimate_seconds(self) -> float:
         cfg = self.wiz().base_config
-        return estimate_training_seconds(self.n_images(), self.epochs.value(), cfg.input_size, cfg.widths)
+        return estimate_training_seconds(self.n_images(), self.epochs.value(), cfg.input_size, cfg.widths,
+                                         detector_epochs=cfg.detector_epochs)
 
     @Slot()
     def update_estimate(self) -> None:
@@ -152,8 +153,9 @@ class SettingsPage(WizardPage):
         cfg = self.wiz().base_config
         self.estimate_note.setText(self.tr(
             "An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU "
-            "({n} images × {e} at {s} px), plus reading each image once and calibrating at the "
-            "end. A faster computer takes less, a busy one more; images read before are not read again.").format(
+            "({n} images × {e} at {s} px), plus reading each image once, training the check that refuses "
+            "images that are not chest X-rays, and calibrating at the end. A faster computer takes less, a "
+            "busy one more; images read before are not read again.").format(
             n=f"{self.n_images():,}", e=epochs_text(self.epochs.value()), s=cfg.input_size))
 
     @Slot()

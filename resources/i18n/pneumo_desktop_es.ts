@@ -1772,8 +1772,8 @@ bloque 1</translation>
         <translation>Unos {t}</translation>
     </message>
     <message>
-        <source>An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU ({n} images × {e} at {s} px), plus reading each image once and calibrating at the end. A faster computer takes less, a busy one more; images read before are not read again.</source>
-        <translation>Una estimación, no una promesa: unos 0,01 s por imagen y época a 150 px en una CPU de 2 núcleos ({n} imágenes × {e} a {s} px), más la lectura de cada imagen una vez y la calibración final. Un ordenador más rápido tarda menos y uno ocupado, más; las imágenes ya leídas no se vuelven a leer.</translation>
+        <source>An estimate, not a promise: about 0.01 s per image per epoch at 150 px on a 2-core CPU ({n} images × {e} at {s} px), plus reading each image once, training the check that refuses images that are not chest X-rays, and calibrating at the end. A faster computer takes less, a busy one more; images read before are not read again.</source>
+        <translation>Una estimación, no una promesa: unos 0,01 s por imagen y época a 150 px en una CPU de 2 núcleos ({n} imágenes × {e} a {s} px), más la lectura de cada imagen una vez, el entrenamiento de la comprobación que rechaza las imágenes que no son radiografías de tórax y la calibración final. Un ordenador más rápido tarda menos y uno ocupado, más; las imágenes ya leídas no se vuelven a leer.</translation>
     </message>
     <message>
         <source>Choose the test folder</source>

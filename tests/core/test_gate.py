@@ -222,3 +222,37 @@ def test_real_xrays_pass_the_image_check(shared_data, record_property):
     record_property("real_xray_pass_rate", rate)
     print(f"\nimage check: {len(paths) - len(refused)}/{len(paths)} real test X-rays pass ({rate:.2%})")
     assert rate >= 0.99, f"{len(refused)} refused, e.g. {list(refused.items())[:5]}"
+
+
+# ----- real images that are not chest X-rays ---------------------------------------------------
+def _nonxray_helpers():
+    import importlib
+    import sys
+
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        return importlib.import_module("_nonxray")
+    finally:
+        sys.path.remove(str(bench))
+
+
+@pytest.mark.parametrize("model", ["default", "ensemble", "subtype"])
+def test_shipped_models_judge_no_real_non_xray(model, tmp_path):
+    """matplotlib's sample images (a portrait, an MRI slice, terrain maps, logos) and pydicom's
+    DICOM test files (CT, MR, secondary captures) come with packages we install; none is a
+    chest radiograph, so no shipped model may give any of them a verdict."""
+    from pneumo_desktop import paths
+    from pneumo_desktop.core.classifier import Classifier
+    from pneumo_desktop.core.predict import predict_files
+
+    helpers = _nonxray_helpers()
+    inputs = helpers.write_matplotlib_samples(tmp_path) + helpers.pydicom_test_files()
+    assert len(inputs) > 30
+    path = {"default": paths.DEFAULT_MODEL_PATH, "ensemble": paths.ENSEMBLE_MODEL_PATH,
+            "subtype": paths.SUBTYPE_MODEL_PATH}[model]
+    classifier = Classifier.load(path)
+    assert classifier.detector is not None, f"{path.name} has no chest X-ray detector"
+    judged = [(Path(r.path).name, r.label, round(r.probability, 3)) for r in predict_files(classifier, inputs)
+              if r.status == "ok"]
+    assert judged == [], f"{path.name} gave verdicts on images that are not chest X-rays: {judged}"

@@ -52,5 +52,7 @@ def test_shipped_model_reproduces_its_recorded_test_metrics(shared_data, record_
     print(f"\n{path.name} on the test split: accuracy {report['accuracy']:.4f} (recorded "
           f"{recorded['accuracy']:.4f}), AUC {report['auc']:.4f} (recorded {recorded['auc']:.4f})")
     assert report["n"] == recorded["n"]
+    # The unfamiliar-image gate, chest X-ray detector included, must let real X-rays through.
+    assert report["n_refused"] < 0.01 * report["n"], f"{report['n_refused']} real X-rays refused"
     assert report["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.005)
     assert report["auc"] == pytest.approx(recorded["auc"], abs=0.005)

@@ -175,6 +175,12 @@ def test_estimate_updates_with_epochs(qtbot, wizard, labelled_folder):
     # The rule itself: ~0.01 s per image per epoch at 150 px, plus reading each image once.
     assert estimate_training_seconds(1000, 10, 150, include_one_off=False) == pytest.approx(100.0)
     assert estimate_training_seconds(1000, 20, 150, include_one_off=False) == pytest.approx(200.0)
+    # The chest X-ray detector adds a fixed share: at least 24 steps of 64 images per epoch.
+    detector_share = estimate_training_seconds(1000, 20, 150) - estimate_training_seconds(1000, 20, 150,
+                                                                                         detector_epochs=0)
+    assert detector_share == pytest.approx(0.0035 * 24 * 64 * 8)
+    assert estimate_training_seconds(5000, 20, 150) - estimate_training_seconds(5000, 20, 150, detector_epochs=0) \
+        == pytest.approx(0.0035 * 5000 * 8)
     # A test folder that is the training folder itself is refused.
     page.test_edit.setText(str(labelled_folder))
     assert not page.isComplete() and "separate" in page.test_label.text()
