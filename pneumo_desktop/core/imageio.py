@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -466,9 +467,19 @@ def _min_max(arr: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+def _quiet_pydicom() -> None:
+    """pydicom warns (on stderr) about quirks it repairs, such as excess padding or a VR it
+    guessed. Our reader turns every real problem into a clear ImageReadError, so those notes
+    would only look like internal errors next to our own messages. A process-wide filter, set
+    once: ``warnings.catch_warnings`` is not safe across the decode threads."""
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
+
+
 def _read_dicom(path, name: str) -> XrayImage:
     import pydicom
     from pydicom.errors import InvalidDicomError
+
+    _quiet_pydicom()
 
     try:
         # Deferring large values keeps PixelData on disk until the header has been checked.

@@ -81,8 +81,10 @@ def copy_folder(src: Path, dst: Path) -> Path:
 def tiny_config(**overrides):
     from pneumo_desktop.core.training import TrainingConfig
 
+    # Two detector epochs (48 steps) are enough for synthetic chests; the default 8 would make
+    # every tiny training run take half a minute.
     values = dict(epochs=2, input_size=64, widths=(8, 16, 16, 16), batch_size=8, val_fraction=0.25,
-                  learning_rate=5e-3, bf16=False)
+                  learning_rate=5e-3, bf16=False, detector_epochs=2)
     values.update(overrides)
     return TrainingConfig(**values)
 

@@ -227,7 +227,8 @@ def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _priva
     code, out, err = run("train", synthetic_folder, "--out", out_dir / "mine.pneumo", "--epochs", "2",
                          "--batch-size", "8", "--input-size", "64", "--widths", "8,16,16,16", "--lr", "0.005",
                          "--val-fraction", "0.25", "--no-bf16", "--cache-dir", cache, "--name", "my model",
-                         "--test-dir", test_dir, "--tta", "shifts5", "--haze", "0.5", "--raw-noise", "0.03", "--mixup", "0.2")
+                         "--test-dir", test_dir, "--tta", "shifts5", "--haze", "0.5", "--raw-noise", "0.03", "--mixup", "0.2",
+                         "--detector-epochs", "1")
     assert code == 0, err
     assert "Traceback" not in err
     assert "saved" in err and "epoch 2/2" in err
@@ -399,7 +400,8 @@ def test_model_write_failures_are_one_line_errors(run, tiny_model_path, eval_fol
     assert_one_line_error(err, "cannot write the model file", "Permission denied")
     assert model.read_bytes() == tiny_model_path.read_bytes()
     code, _, err = run("train", synthetic_folder, "--out", tmp_path / "new.pneumo", "--epochs", "1",
-                       "--input-size", "64", "--widths", "8,8,8,8", "--cache-dir", tmp_path / "cache")
+                       "--input-size", "64", "--widths", "8,8,8,8", "--cache-dir", tmp_path / "cache",
+                       "--detector-epochs", "1")
     assert code == EXIT_USAGE
     # Training prints its progress on stderr first; the error is the last line.
     assert "Traceback" not in err

@@ -665,3 +665,20 @@ def test_list_input_files_symlinks(tmp_path):
     # The loop back to the root is not walked again; the dangling link is kept.
     assert got == [root / "dangling.png", root / "sub" / "a.png"]
     expect_error(got[0], "missing")
+
+
+def test_pydicom_repair_notes_stay_quiet():
+    """pydicom warns about quirks it repairs (here: excess padding after the pixel data). The
+    reader reads such a file and those notes do not reach the person's console."""
+    import warnings
+
+    import pydicom
+
+    padded = Path(pydicom.__file__).parent / "data" / "test_files" / "MR_small_padded.dcm"
+    if not padded.is_file():
+        pytest.skip("pydicom's test files are not installed")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image = read_image(padded)
+    assert image.pixels.shape == (64, 64)
+    assert [str(w.message) for w in caught if "pydicom" in (w.filename or "")] == []

@@ -114,7 +114,7 @@ def test_finished_classifier_and_metadata(tiny_training, synthetic_folder):
     training = meta["training"]
     config = training["config"]
     expected_config = TrainingConfig(epochs=2, input_size=64, widths=(8, 16, 16, 16), batch_size=8,
-                                     val_fraction=0.25, learning_rate=5e-3, bf16=False).to_dict()
+                                     val_fraction=0.25, learning_rate=5e-3, bf16=False, detector_epochs=2).to_dict()
     assert config == expected_config
     assert training["command"] == "pytest" and training["seed"] == 0
     data = training["data"]

@@ -59,7 +59,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
     # Three short epochs (well under a second of training) give a model that clearly separates
     # the two synthetic classes, so tests can see both verdicts and move the threshold.
     config = TrainingConfig(epochs=3, batch_size=8, learning_rate=1e-2, widths=(8, 16, 16, 16), input_size=64,
-                            augment=False, warmup_epochs=0, bf16=False, min_sensitivity=0.9)
+                            augment=False, warmup_epochs=0, bf16=False, min_sensitivity=0.9, detector_epochs=2)
     finished = None
     generator = train_model(table, config, name="tiny-test-model", command="pytest tiny_model_path")
     try:

@@ -22,7 +22,8 @@ from pneumo_desktop.selftest import synthetic_chest_image
 
 # A network small enough to train in about a second on two busy cores.
 TINY = TrainingConfig(epochs=2, batch_size=8, learning_rate=1e-2, input_size=64, widths=(8, 16, 16, 16),
-                      augment=False, warmup_epochs=0, bf16=False, min_sensitivity=0.9, val_fraction=0.2)
+                      augment=False, warmup_epochs=0, bf16=False, min_sensitivity=0.9, val_fraction=0.2,
+                      detector_epochs=1)
 PER_CLASS = 20
 
 
