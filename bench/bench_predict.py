@@ -38,8 +38,9 @@ def single_image(classifier, paths: list[Path], runs: int) -> tuple[list[list], 
     from pneumo_desktop.core.imageio import read_image
 
     chosen = C.spread(paths, runs)
-    stages = ["decode (read_image)", "gate (check_image)", "preprocess (prepare)", "predict (predict_batch, B=1)",
-              "Grad-CAM (gradcam)", "predict, then Grad-CAM", "predict + Grad-CAM in one pass (as predict --heatmaps)",
+    stages = ["decode (read_image)", "gate (check_image)", "preprocess (prepare)",
+              "predict + feature gate + detector (B=1)", "Grad-CAM (gradcam)", "predict, then Grad-CAM",
+              "predict + Grad-CAM in one pass, with the gates (as predict --heatmaps)",
               "whole file: decode..predict+Grad-CAM (one pass)"]
     one_pass = classifier.single_view
     samples: dict[str, list[float]] = {s: [] for s in stages}
@@ -52,12 +53,14 @@ def single_image(classifier, paths: list[Path], runs: int) -> tuple[list[list], 
         t2 = time.perf_counter()
         u8 = classifier.prepare(image.pixels)
         t3 = time.perf_counter()
-        classifier.predict_batch(u8[None])
+        _, feats = classifier.predict_batch(u8[None])
+        classifier.unfamiliar_reasons(u8[None], feats)  # feature distance and chest X-ray detector
         t4 = time.perf_counter()
         gradcam(classifier, u8, output_size=image.pixels.shape)
         t5 = time.perf_counter()
         if one_pass:
-            predict_with_gradcam(classifier, u8[None], output_sizes=[image.pixels.shape])
+            _, feats, _, _ = predict_with_gradcam(classifier, u8[None], output_sizes=[image.pixels.shape])
+            classifier.unfamiliar_reasons(u8[None], feats)
         t6 = time.perf_counter()
         if record:
             values = [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t3]

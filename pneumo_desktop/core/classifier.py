@@ -138,7 +138,7 @@ class Classifier:
         by_features = check_features(features, self.gate_tensors, self.metadata.get("gate"))
         if self.detector is None:
             return by_features
-        by_detector = self.detector.reasons(prepared_u8)
+        by_detector = self.detector.reasons(prepared_u8)  # float32: bf16 bought nothing for this small network
         return [d if d is not None else f for d, f in zip(by_detector, by_features)]
 
     def prob_abnormal(self, probs: np.ndarray) -> np.ndarray:
