@@ -1,14 +1,16 @@
 """Render screenshots of the app from real chest X-rays, headless.
 
     python -m pneumo_desktop.gui.screenshots OUTDIR [--data DIR] [--model FILE] [--count N]
-        [--wizard-data DIR] [--wizard-epochs N] [--no-wizard]
+        [--wizard-data DIR] [--wizard-epochs N] [--no-wizard] [--extra FILE ...]
 
 Writes, at 1400x900 unless told otherwise:
 
 * ``main_heatmap.png``: the main window after a batch, a pneumonia case selected, Grad-CAM on;
 * ``main_table.png``: the same batch, sorted by probability, overlay off, a normal case shown;
+* ``main_refused.png`` (with ``--extra``): the first extra file the app refused, selected;
 * ``main_es.png``: the heatmap view in Spanish;
-* ``model_info.png``, ``threshold.png``, ``about.png``: the dialogs;
+* ``model_info.png`` (and ``model_info_weaknesses.png``, scrolled to its end), ``threshold.png``,
+  ``about.png``: the dialogs;
 * ``report_pages/page_001.png`` …: the first pages of the PDF report, painted as images;
 * ``inspector*.png`` and ``wizard_*.png`` when those modules are present (the wizard really
   trains, one epoch, on ``--wizard-data``: by default ``train_mini`` beside the data folder;
@@ -86,7 +88,7 @@ def grab(widget, path: Path) -> Path:
 
 
 def render(outdir: Path, data: Path, model: Path | None, count: int, wizard_data: Path | None,
-           wizard_epochs: int, size: tuple[int, int] = SIZE) -> list[Path]:
+           wizard_epochs: int, size: tuple[int, int] = SIZE, extra: list[Path] | None = None) -> list[Path]:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
@@ -119,7 +121,7 @@ def render(outdir: Path, data: Path, model: Path | None, count: int, wizard_data
     classifier = window.models.classifier
     finished: list[str] = []
     window.prediction_finished.connect(finished.append)
-    window.open_paths([str(p) for p in images])
+    window.open_paths([str(p) for p in images] + [str(p) for p in extra or []])
     if not wait_until(lambda: bool(finished), 600):
         raise SystemExit("prediction did not finish in time")
 
@@ -146,6 +148,14 @@ def render(outdir: Path, data: Path, model: Path | None, count: int, wizard_data
         wait_until(lambda: window.viewer.has_image(), 60)
     written.append(grab(window, outdir / "main_table.png"))
 
+    extra_names = {Path(p).name for p in extra or []}
+    refused = [r for r in rows if Path(r.path).name in extra_names and r.status != "ok"]
+    if refused:
+        window.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # status: the refused rows first
+        window.select_path(refused[0].path)
+        wait_until(lambda: window.viewer.has_image(), 60)
+        written.append(grab(window, outdir / "main_refused.png"))
+
     pages: list = []
     window.report_finished.connect(lambda path, ok: pages.append(ok))
     if window.export_report(outdir / "report_pages", show_progress=False, image_pages=True):
@@ -157,6 +167,10 @@ def render(outdir: Path, data: Path, model: Path | None, count: int, wizard_data
     info = ModelInfoDialog(classifier, window.models.version, window.models.threshold(), window)
     info.show()
     written.append(grab(info, outdir / "model_info.png"))
+    bar = info.browser.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    settle(100)
+    written.append(grab(info, outdir / "model_info_weaknesses.png"))
     info.close()
     threshold = ThresholdDialog(window.models.threshold(), classifier.threshold, window)
     threshold.show()
@@ -210,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the data folder, when present)")
     parser.add_argument("--wizard-epochs", type=int, default=1)
     parser.add_argument("--no-wizard", action="store_true", help="skip the training wizard pages")
+    parser.add_argument("--extra", type=Path, nargs="*", default=[],
+                        help="more files to open with the batch, e.g. images that are not chest X-rays: the "
+                             "first one refused is shown as main_refused.png")
     args = parser.parse_args(argv)
     if args.no_wizard:
         args.wizard_data = None
@@ -221,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"data folder not found: {args.data}", file=sys.stderr)
         return 2
-    render(args.outdir, args.data, args.model, args.count, args.wizard_data, args.wizard_epochs)
+    render(args.outdir, args.data, args.model, args.count, args.wizard_data, args.wizard_epochs, extra=args.extra)
     return 0
 
 
