@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, QTimer, Signal, Slot
@@ -15,6 +16,7 @@ from ..paths import user_cache_dir
 from .i18n import format_duration
 from .latest_job import LatestJob
 from .message_label import MessageLabel
+from .stress_labels import stress_label
 from .training_curves_canvas import TrainingCurvesCanvas
 from .wizard_jobs import SplitReady, training_run
 from .wizard_page import WizardPage, num_text, pct_text
@@ -234,8 +236,23 @@ class TrainingPage(WizardPage):
             "Decoding images…": self.tr("Reading and preparing the images…"),
             "Calibrating on the validation split…": self.tr("Calibrating on the validation split…"),
             "Fitting the unfamiliar-image gate…": self.tr("Fitting the unfamiliar-image check…"),
+            "Training the chest X-ray detector…": self.tr("Training the check that refuses images that are not "
+                                                          "chest X-rays…"),
+            "Training the chest X-ray detector: checking the validation split…": self.tr(
+                "Checking it on the validation split…"),
         }
-        return known.get(text, text)
+        if text in known:
+            return known[text]
+        # The core's progress lines with a value in them (core/training.py, core/detector.py).
+        stress = re.fullmatch(r"Stress-testing on the validation split: (.+)…", text)
+        if stress:
+            return self.tr("Stress-testing on the validation split: {change}…").format(
+                change=stress_label(stress.group(1), short=True))
+        detector = re.fullmatch(r"Training the chest X-ray detector: epoch (\d+)/(\d+), loss [0-9.]+…", text)
+        if detector:
+            return self.tr("Training the check that refuses images that are not chest X-rays: epoch {e} of {n}…").format(
+                e=detector.group(1), n=detector.group(2))
+        return text
 
     @Slot()
     def _on_done(self) -> None:

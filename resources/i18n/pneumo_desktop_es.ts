@@ -2016,6 +2016,22 @@ bloque 1</translation>
         <translation>Ajustando la detección de imágenes desconocidas…</translation>
     </message>
     <message>
+        <source>Training the check that refuses images that are not chest X-rays…</source>
+        <translation>Entrenando la comprobación que rechaza las imágenes que no son radiografías de tórax…</translation>
+    </message>
+    <message>
+        <source>Checking it on the validation split…</source>
+        <translation>Comprobándola en la partición de validación…</translation>
+    </message>
+    <message>
+        <source>Stress-testing on the validation split: {change}…</source>
+        <translation>Prueba de estrés en la partición de validación: {change}…</translation>
+    </message>
+    <message>
+        <source>Training the check that refuses images that are not chest X-rays: epoch {e} of {n}…</source>
+        <translation>Entrenando la comprobación que rechaza las imágenes que no son radiografías de tórax: época {e} de {n}…</translation>
+    </message>
+    <message>
         <source>training ended without a model</source>
         <translation>el entrenamiento terminó sin producir un modelo</translation>
     </message>

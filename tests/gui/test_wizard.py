@@ -356,3 +356,29 @@ def test_a_training_error_is_shown_on_the_page_not_raised(qtbot, wizard, tmp_pat
     assert "NORMAL" in page.message.text() or "class" in page.message.text()
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     assert page.restart_button.isVisible()
+
+
+@pytest.fixture
+def synthetic_images_for_status():
+    import torch
+
+    return torch.as_tensor(np.stack([_chest(s, s % 2 == 1, size=64) for s in range(16)]))
+
+
+def test_progress_lines_of_the_core_reach_the_person_translated(qtbot, wizard, synthetic_images_for_status):
+    """Every progress line the core sends during stress testing and detector training is
+    recognised (so it can be translated), with its values kept."""
+    from pneumo_desktop.core.detector import train_detector
+    from pneumo_desktop.core.generators import drive
+    from pneumo_desktop.core.stress import STRESSES
+
+    page = wizard.training_page
+    steps: list[str] = []
+    drive(train_detector(synthetic_images_for_status, synthetic_images_for_status[:4], "hist", epochs=2, seed=0,
+                         batch_size=16), steps.append)
+    lines = ["Training the chest X-ray detector…"] + [f"Training the chest X-ray detector: {s}…" for s in steps]
+    lines += [f"Stress-testing on the validation split: {change}…" for change in STRESSES]
+    shown = [page._status_text(line) for line in lines]
+    assert all(s != line for s, line in zip(shown, lines)), [line for s, line in zip(shown, lines) if s == line]
+    assert "epoch 2 of 2" in shown[2] and "refuses images that are not chest X-rays" in shown[2]
+    assert "zoomed in" in page._status_text("Stress-testing on the validation split: zoom 1.2…").lower()
