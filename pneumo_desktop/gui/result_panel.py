@@ -161,7 +161,19 @@ class ResultPanel(QWidget):
     def set_heatmap_note(self, text: str) -> None:
         self._heatmap_note = text
         self._heatmap_label.setText(text)
-        self._heatmap_label.setVisible(bool(text))
+        self._heatmap_label.setVisible(bool(text) and self._judged())
+
+    def _judged(self) -> bool:
+        """True when the selected image got a verdict (or nothing is selected yet)."""
+        return self._row is None or self._row.status == STATUS_OK
+
+    def _show_judgement_sections(self) -> None:
+        """The threshold and the explanation only mean something for an image the model judged;
+        for a refused or unreadable file the banner and its reason say everything."""
+        judged = self._judged()
+        for widget in (self._threshold_label, self._explain_title, self.legend):
+            widget.setVisible(judged)
+        self._heatmap_label.setVisible(judged and bool(self._heatmap_label.text()))
 
     def verdict_text(self) -> str:
         return self._verdict.text()
@@ -221,6 +233,7 @@ class ResultPanel(QWidget):
         self._note.setVisible(False)
         self._note.setStyleSheet("")
         self._refresh_image_info()
+        self._show_judgement_sections()
         if row is None:
             self._file_label.setText(self.tr("No image selected"))
             self._file_label.setToolTip("")

@@ -113,8 +113,14 @@ def test_folder_of_mixed_files_gives_right_statuses(qtbot, window, xray_folder):
     # The panel explains refused files in plain words.
     assert window.select_path(str(xray_folder / "holiday_photo.png"))
     assert window.panel.note_text().startswith("Not a chest X-ray:")
+    # No threshold or heatmap legend for a file the model did not judge; both come back for one it did.
+    judgement = (window.panel._threshold_label, window.panel.legend)
+    assert not any(w.isVisibleTo(window.panel) for w in judgement)
     assert window.select_path(str(xray_folder / "notes.txt"))
     assert window.panel.note_text().startswith("Cannot read file:")
+    assert not any(w.isVisibleTo(window.panel) for w in judgement)
+    assert window.select_path(str(xray_folder / "chest_01.png"))
+    assert all(w.isVisibleTo(window.panel) for w in judgement)
     # Filters.
     from pneumo_desktop.gui.results_model import FILTER_ERROR, FILTER_UNSUPPORTED
 
