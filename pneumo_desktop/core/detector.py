@@ -57,6 +57,7 @@ NEGATIVE_AUGMENTATION = AugmentConfig(rotation_deg=15.0, scale_min=0.8, scale_ma
 
 # A small training folder still gets this many updates per epoch (its images are cycled).
 MIN_STEPS_PER_EPOCH = 24
+PEAK_LEARNING_RATE = 3e-3  # reached after a linear warm-up over the first tenth of the steps, then cosine decay
 
 NEGATIVE_KINDS = ("smooth field", "dead leaves", "shapes", "grating", "changed x-ray", "mosaic",
                   "cross-section", "sector scan")
@@ -248,7 +249,7 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
     generator = torch.Generator().manual_seed(20_000 + seed)
     torch.manual_seed(20_000 + seed)
     model = ChestCNN(2, DETECTOR_WIDTHS, dropout=0.2)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=PEAK_LEARNING_RATE, weight_decay=1e-4)
     half = max(1, batch_size // 2)
     steps_per_epoch = max(MIN_STEPS_PER_EPOCH, math.ceil(len(raw_train_u8) / half))
     per_epoch = steps_per_epoch * half
@@ -261,8 +262,8 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
         order = torch.cat([torch.randperm(len(raw_train_u8), generator=generator) for _ in range(rounds)])
         loss_sum = 0.0
         for b in range(steps_per_epoch):
-            lr = 3e-3 * (step + 1) / warmup if step < warmup else \
-                3e-3 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+            lr = PEAK_LEARNING_RATE * (step + 1) / warmup if step < warmup else \
+                PEAK_LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
             for group in optimiser.param_groups:
                 group["lr"] = lr
             idx = order[b * half:(b + 1) * half]
