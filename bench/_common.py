@@ -150,6 +150,45 @@ def model_summary(classifier) -> str:
             f"{arch['widths']}, {arch['n_members']} member(s), {len(meta['tta_shifts'])} test-time view(s)")
 
 
+def model_split(classifier, data_dir: str | Path, label: str):
+    """The patient-grouped split ``classifier`` was trained with (a pandas table with ``path``,
+    ``label`` and ``split`` columns), rebuilt from ``data_dir`` with the seed, validation fraction
+    and class scheme stored in its file; None, with the reason on stderr, when the file does not
+    say how it was trained or ``data_dir`` is not the folder it was trained on (its image digest
+    differs). Exits with status 2 when ``data_dir`` cannot be read at all."""
+    from pneumo_desktop.core.dataset import grouped_split, manifest_sha256, scan_labelled_folder
+    from pneumo_desktop.core.errors import DatasetError
+
+    config = (classifier.metadata.get("training") or {}).get("config")
+    if not config:
+        print(f"{label}: the file does not say how it was trained, so its split cannot be rebuilt; skipped",
+              file=sys.stderr)
+        return None
+    # The model's own class scheme: the split is stratified by label, so it must be the same.
+    try:
+        table = scan_labelled_folder(data_dir, class_scheme=config.get("class_scheme", "folders"))
+    except DatasetError as exc:
+        print(f"cannot read the training folder {data_dir}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    stored = (classifier.metadata["training"].get("data") or {}).get("manifest_sha256")
+    if stored and manifest_sha256(table) != stored:
+        print(f"{label}: {data_dir} is not the folder this model was trained on (its image digest differs), "
+              "so its split cannot be rebuilt; skipped", file=sys.stderr)
+        return None
+    return grouped_split(table, config["val_fraction"], config["seed"])
+
+
+def decode_raw(classifier, paths):
+    """The images at ``paths`` decoded at the model's input size, not yet equalised (as training
+    caches them), through the user's decode cache. Returns ``DecodedImages``."""
+    from pneumo_desktop.core.dataset import decode_images
+    from pneumo_desktop.core.imageprep import Preprocessing
+    from pneumo_desktop.paths import user_cache_dir
+
+    raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")
+    return decode_images(paths, raw_prep, cache_dir=user_cache_dir() / "decoded")
+
+
 def list_images(folder: str | Path) -> list[Path]:
     root = Path(folder)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES

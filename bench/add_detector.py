@@ -43,13 +43,10 @@ def main() -> int:
     from _nonxray import write_matplotlib_samples
 
     from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.dataset import decode_images, grouped_split, manifest_sha256, scan_labelled_folder
     from pneumo_desktop.core.detector import XrayDetector, train_detector
-    from pneumo_desktop.core.errors import DatasetError, ModelFileError
+    from pneumo_desktop.core.errors import ModelFileError
     from pneumo_desktop.core.generators import drive
-    from pneumo_desktop.core.imageprep import Preprocessing
     from pneumo_desktop.core.predict import predict_files
-    from pneumo_desktop.paths import user_cache_dir
 
     print(C.header("Chest X-ray detector for existing model files", C.machine_info(args.threads),
                    {"data": args.data, "epochs": args.epochs}))
@@ -63,31 +60,19 @@ def main() -> int:
                 print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
                 all_met = False
                 continue
-            config = (classifier.metadata.get("training") or {}).get("config")
-            if not config:
-                print(f"{path}: the file does not say how it was trained; skipped", file=sys.stderr)
+            split = C.model_split(classifier, args.data, path)
+            if split is None:
                 all_met = False
                 continue
-            try:
-                table = scan_labelled_folder(args.data, class_scheme=config.get("class_scheme", "folders"))
-            except DatasetError as exc:
-                print(f"cannot read the training folder {args.data}: {exc}", file=sys.stderr)
-                return 2
-            stored = (classifier.metadata["training"].get("data") or {}).get("manifest_sha256")
-            if stored and manifest_sha256(table) != stored:
-                print(f"{path}: {args.data} is not the folder this model was trained on; skipped", file=sys.stderr)
-                all_met = False
-                continue
-            split = grouped_split(table, config["val_fraction"], config["seed"])
-            raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")
-            decoded = decode_images(split["path"], raw_prep, cache_dir=user_cache_dir() / "decoded")
+            seed = int(classifier.metadata["training"]["config"]["seed"])
+            decoded = C.decode_raw(classifier, split["path"])
             kept = split[decoded.ok].reset_index(drop=True)
             images = torch.from_numpy(decoded.images[decoded.ok])
             train = images[torch.from_numpy((kept["split"] == "train").to_numpy().copy())]
             val = images[torch.from_numpy((kept["split"] == "val").to_numpy().copy())]
             name = Path(path).name
             tensors, meta = drive(
-                train_detector(train, val, classifier.preprocessing.equalise, args.epochs, int(config["seed"])),
+                train_detector(train, val, classifier.preprocessing.equalise, args.epochs, seed),
                 lambda step, name=name: print(f"{name}: {step}", file=sys.stderr))
             meta["provenance"] = ("added after training by bench/add_detector.py; the classifier's weights, "
                                   "threshold and temperature are unchanged")

@@ -35,12 +35,8 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.dataset import decode_images, grouped_split, manifest_sha256, scan_labelled_folder
-    from pneumo_desktop.core.imageprep import Preprocessing
+    from pneumo_desktop.core.errors import ModelFileError
     from pneumo_desktop.core.stress import STRESSES, stress_metrics
-    from pneumo_desktop.paths import user_cache_dir
-
-    from pneumo_desktop.core.errors import DatasetError, ModelFileError
 
     results = {}
     for path in args.models:
@@ -49,26 +45,11 @@ def main() -> int:
         except ModelFileError as exc:
             print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
             continue
-        config = (classifier.metadata.get("training") or {}).get("config")
-        if not config:
-            print(f"{path}: the file does not say how it was trained, so its validation split cannot be "
-                  "rebuilt; skipped", file=sys.stderr)
+        split = C.model_split(classifier, args.data, path)
+        if split is None:
             continue
-        # The model's own class scheme: the split is stratified by label, so it must be the same.
-        try:
-            table = scan_labelled_folder(args.data, class_scheme=config.get("class_scheme", "folders"))
-        except DatasetError as exc:
-            print(f"cannot read the training folder {args.data}: {exc}", file=sys.stderr)
-            return 2
-        stored = (classifier.metadata["training"].get("data") or {}).get("manifest_sha256")
-        if stored and manifest_sha256(table) != stored:
-            print(f"{path}: {args.data} is not the folder this model was trained on (its image digest "
-                  "differs), so its validation split cannot be rebuilt; skipped", file=sys.stderr)
-            continue
-        split = grouped_split(table, config["val_fraction"], config["seed"])
         val = split[split["split"] == "val"].reset_index(drop=True)
-        raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")
-        decoded = decode_images(val["path"], raw_prep, cache_dir=user_cache_dir() / "decoded")
+        decoded = C.decode_raw(classifier, val["path"])
         is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
         results[Path(path).name] = stress_metrics(classifier, decoded.images[decoded.ok], is_abnormal)
         if args.record:

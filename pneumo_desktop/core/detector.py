@@ -37,7 +37,7 @@ from .errors import ModelFileError
 from .model import ChestCNN, fold_batchnorm
 from .modelfile import DETECTOR_INPUT_SIZE
 from .preprocess import AugmentConfig, acquire_batch, augment_batch, equalise_batch
-from .stress import STRESSES
+from .stress import STRESSES, apply_stress
 
 DETECTOR_SIZE = DETECTOR_INPUT_SIZE
 DETECTOR_WIDTHS = (8, 16, 32, 64)
@@ -268,7 +268,7 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
                 group["lr"] = lr
             idx = order[b * half:(b + 1) * half]
             positives = acquire_batch(raw_train_u8[idx], POSITIVE_AUGMENTATION, generator)
-            positives = augment_batch(_as_prepared(positives, "none"), POSITIVE_AUGMENTATION, generator)
+            positives = augment_batch(positives, POSITIVE_AUGMENTATION, generator)
             negatives = generate_negatives(raw_train_u8, len(idx), generator)
             negatives = augment_batch(negatives, NEGATIVE_AUGMENTATION, generator)
             x = detector_input(torch.cat([_as_prepared(positives, equalise), _as_prepared(negatives, equalise)]))
@@ -290,9 +290,8 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
     val_prepared = _as_prepared(raw_val_u8, equalise)
     refused = float((detector.p_not_xray(val_prepared) >= REFUSE_AT).mean()) if len(val_prepared) else 0.0
     stress_refused = {}
-    for name, change in STRESSES.items():
-        changed = change(raw_val_u8.to(torch.float32).unsqueeze(1) / 255.0).clamp(0.0, 1.0).squeeze(1)
-        p = detector.p_not_xray(_as_prepared(changed, equalise))
+    for name in STRESSES:
+        p = detector.p_not_xray(apply_stress(raw_val_u8, name, equalise))
         stress_refused[name] = float((p >= REFUSE_AT).mean()) if len(p) else 0.0
     meta = {
         "input_size": DETECTOR_SIZE,

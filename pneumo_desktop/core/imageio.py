@@ -467,12 +467,21 @@ def _min_max(arr: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+_PYDICOM_MODULES = r"pydicom(\.|$)"
+
+
 def _quiet_pydicom() -> None:
     """pydicom warns (on stderr) about quirks it repairs, such as excess padding or a VR it
     guessed. Our reader turns every real problem into a clear ImageReadError, so those notes
-    would only look like internal errors next to our own messages. A process-wide filter, set
-    once: ``warnings.catch_warnings`` is not safe across the decode threads."""
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
+    would only look like internal errors next to our own messages. A process-wide filter
+    (``warnings.catch_warnings`` is not safe across the decode threads), added only when it is
+    not there already: adding one resets Python's warning caches, and a caller's own
+    ``catch_warnings`` block may have removed an earlier one."""
+    for action, _, category, module, _ in warnings.filters:
+        if action == "ignore" and category is UserWarning and module is not None \
+                and module.pattern == _PYDICOM_MODULES:
+            return
+    warnings.filterwarnings("ignore", category=UserWarning, module=_PYDICOM_MODULES)
 
 
 def _read_dicom(path, name: str) -> XrayImage:

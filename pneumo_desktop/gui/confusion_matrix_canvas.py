@@ -24,10 +24,7 @@ class ConfusionMatrixCanvas(PlotCanvas):
 
     def show_matrix(self, matrix: Sequence[Sequence[int]] | None, classes: Sequence[str], title: str = "",
                     note: str = "") -> None:
-        self.figure.clear()
-        ax = self.figure.add_subplot(1, 1, 1)
-        self.ax = ax
-        self._style(ax)
+        ax = self._single_axes()
         if matrix is None or not len(classes):
             self.matrix = None
             ax.set_axis_off()

@@ -41,6 +41,13 @@ class PlotCanvas(FigureCanvasQTAgg):
         self._fg = _hex(palette.color(palette.ColorRole.Text))
         self.figure.set_facecolor(self._bg)
 
+    def _single_axes(self):
+        """Clear the figure and give it one styled axes, kept as ``self.ax``."""
+        self.figure.clear()
+        self.ax = self.figure.add_subplot(1, 1, 1)
+        self._style(self.ax)
+        return self.ax
+
     def _style(self, ax) -> None:
         ax.set_facecolor(self._bg)
         ax.tick_params(colors=self._fg, labelsize=FONT - 1)

@@ -24,10 +24,7 @@ class ReliabilityCanvas(PlotCanvas):
 
     def clear(self) -> None:
         self.models = {}
-        self.figure.clear()
-        ax = self.figure.add_subplot(1, 1, 1)
-        self.ax = ax
-        self._style(ax)
+        ax = self._single_axes()
         ax.plot([0, 1], [0, 1], ":", color=self._fg, alpha=0.5, lw=1, label=self.tr("perfect calibration"))
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)

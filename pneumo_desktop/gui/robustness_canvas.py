@@ -25,10 +25,7 @@ class RobustnessCanvas(PlotCanvas):
     def show_models(self, new: dict | None, active: dict | None, label_of, new_label: str = "",
                     active_label: str = "") -> None:
         self.bars = {}
-        self.figure.clear()
-        ax = self.figure.add_subplot(1, 1, 1)
-        self.ax = ax
-        self._style(ax)
+        ax = self._single_axes()
         if not new or not new.get("changes"):
             ax.set_axis_off()
             ax.text(0.5, 0.5, self.tr("No stress figures in this model file"), ha="center", va="center",

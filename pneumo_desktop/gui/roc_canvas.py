@@ -22,10 +22,7 @@ class RocCanvas(PlotCanvas):
 
     def clear(self) -> None:
         self.curves = {}
-        self.figure.clear()
-        ax = self.figure.add_subplot(1, 1, 1)
-        self.ax = ax
-        self._style(ax)
+        ax = self._single_axes()
         draw_roc_frame(ax, fg=self._fg, xlabel=self.tr("1 − specificity (false-positive rate)"),
                        ylabel=self.tr("Sensitivity"), fontsize=FONT)
         ax.set_title(self.tr("ROC curve"), fontsize=FONT + 1)
