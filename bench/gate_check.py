@@ -1,6 +1,6 @@
 """What the unfamiliar-image gate lets through: real chest X-rays against images that are not.
 
-    python bench/gate_check.py [MODEL ...] [--test DIR] [--threads 2] [--no-test]
+    python bench/gate_check.py [MODEL ...] [--test DIR] [--threads 2] [--no-test] [--without-detector]
 
 Runs ``predict_files`` (the path the CLI and the GUI use: readers, image statistics, feature
 distance and, where the model file has one, the chest X-ray detector) over three sets and
@@ -50,6 +50,8 @@ def main() -> int:
     parser.add_argument("--test", default=str(C.DEFAULT_TEST_DIR), help="a folder of real chest X-rays")
     parser.add_argument("--no-test", action="store_true", help="skip the real X-rays")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--without-detector", action="store_true",
+                        help="drop each model's chest X-ray detector first: what the gate let through before it")
     args = parser.parse_args()
 
     import torch
@@ -80,6 +82,8 @@ def main() -> int:
             except ModelFileError as exc:
                 print(f"{path}: cannot load the model: {exc}", file=sys.stderr)
                 return 3
+            if args.without_detector:
+                classifier.detector = None
             name = Path(path).name
             has_detector = "yes" if classifier.detector is not None else "no"
             for set_name, inputs in sets.items():
