@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mixup with blend weights ~ Beta(ALPHA, ALPHA) (default 0: off)")
     t.add_argument("--raw-noise", type=_fraction_or_zero, default=0.0, metavar="STD",
                    help="largest detector-noise standard deviation before equalisation, on a 0-1 scale (default 0)")
+    t.add_argument("--border-mask", type=_fraction_or_zero, default=0.0, metavar="F",
+                   help="hide a frame of F of each side from the network (shoulders, arms, labels), "
+                        "in training and in every later prediction (default 0: off; at most 0.3)")
     t.add_argument("--detector-epochs", type=int, default=8, metavar="N",
                    help="epochs of the chest X-ray detector that refuses images that are not chest X-rays "
                         "(default 8; 0 leaves it out)")
@@ -274,7 +277,7 @@ def cmd_train(args) -> int:
         widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
         label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
         min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
-        mixup_alpha=args.mixup, detector_epochs=args.detector_epochs,
+        mixup_alpha=args.mixup, detector_epochs=args.detector_epochs, border_mask=args.border_mask,
         augmentation=AugmentConfig(aspect_max=args.aspect_jitter, haze_prob=args.haze,
                                    raw_noise_std=args.raw_noise),
     )

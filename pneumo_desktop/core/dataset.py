@@ -230,7 +230,10 @@ def iter_decode_images(
     """``decode_images`` as a generator: yields (done, total) every 64 images and returns the
     DecodedImages. Closing it cancels the decodes not yet started and writes no cache."""
     paths = [str(p) for p in paths]
-    key_source = repr((DECODE_CACHE_VERSION, prep.to_dict(), [(p, *_stat_key(p)) for p in paths]))
+    # The hidden border acts on the network's input, not on decoding: leaving it out of the key
+    # lets models that differ only in it share a cache (and keeps older caches valid).
+    decode_fields = {k: v for k, v in prep.to_dict().items() if k != "border_mask"}
+    key_source = repr((DECODE_CACHE_VERSION, decode_fields, [(p, *_stat_key(p)) for p in paths]))
     cache_file = None
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"decoded-{hashlib.sha256(key_source.encode()).hexdigest()[:24]}.npz"

@@ -13,6 +13,8 @@ import numpy as np
 from PIL import Image
 
 EQUALISE_MODES = ("none", "hist", "clahe")
+# A wider hidden frame would reach into the lungs of a normally framed chest radiograph.
+MAX_BORDER_MASK = 0.3
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,20 @@ class Preprocessing:
     equalise: str = "hist"
     mean: float = 0.5
     std: float = 0.25
+    # Fraction of each side hidden from the network (set to the input mean, after
+    # normalisation): a frame of this width holds shoulders, arms, neck, abdomen, collimation
+    # edges and burnt-in labels, which tell the classes apart on the training split through the
+    # child's size and the framing rather than the lungs (bench/border_signal.py measures it).
+    # 0 hides nothing. Older model files have no such field and read as 0.
+    border_mask: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def border_mask_px(self) -> int:
+        """Width in pixels of the hidden frame at the model's input size (0 when off)."""
+        return round(self.border_mask * self.input_size)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Preprocessing":
@@ -34,11 +47,14 @@ class Preprocessing:
             equalise=str(data["equalise"]),
             mean=float(data["mean"]),
             std=float(data["std"]),
+            border_mask=float(data.get("border_mask", 0.0)),
         )
         if prep.equalise not in EQUALISE_MODES:
             raise ValueError(f"unknown equalisation {prep.equalise!r}")
         if not 32 <= prep.input_size <= 1024 or prep.std <= 0:
             raise ValueError("input size or normalisation out of range")
+        if not 0.0 <= prep.border_mask <= MAX_BORDER_MASK:
+            raise ValueError(f"the hidden border must be between 0 and {MAX_BORDER_MASK} of the side")
         return prep
 
 

@@ -9,7 +9,8 @@ model file's ``preprocessing`` metadata):
    training cache stores.
    Training caches the resized image *before* equalisation, augments it, and then equalises
    the batch (``equalise_batch``), so augmentation acts on the raw acquisition as it would vary.
-2. ``to_model_input``: uint8 (B, S, S) -> float32 (B, 1, S, S) normalised with mean/std.
+2. ``to_model_input``: uint8 (B, S, S) -> float32 (B, 1, S, S) normalised with mean/std, and
+   the frame hidden when the model hides it (``Preprocessing.border_mask``).
 3. ``augment_batch`` (training only): random affine (rotation, scale, shift), gamma,
    brightness/contrast, blur/sharpen and noise as batched tensor ops.
 """
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .imageprep import (  # noqa: F401 - re-exported: the torch-free half of preprocessing
-    EQUALISE_MODES, Preprocessing, clahe, equalise_histogram, equalise_u8, prepare_image, resize_to_u8,
+    EQUALISE_MODES, MAX_BORDER_MASK, Preprocessing, clahe, equalise_histogram, equalise_u8, prepare_image, resize_to_u8,
 )
 
 def equalise_batch(batch_u8: torch.Tensor, mode: str) -> torch.Tensor:
@@ -53,10 +54,20 @@ def equalise_batch(batch_u8: torch.Tensor, mode: str) -> torch.Tensor:
 
 
 def to_model_input(batch_u8: np.ndarray | torch.Tensor, prep: Preprocessing) -> torch.Tensor:
-    """uint8 (B, S, S) -> float32 (B, 1, S, S), normalised as ``(x/255 - mean) / std``."""
+    """uint8 (B, S, S) -> float32 (B, 1, S, S), normalised as ``(x/255 - mean) / std``, with a
+    frame of ``prep.border_mask_px`` pixels on each side set to 0 (the input mean) when the model
+    hides the border. Training, prediction and Grad-CAM all come through here, so a model never
+    sees the frame it was trained without."""
     t = torch.as_tensor(batch_u8)
     x = t.to(torch.float32).unsqueeze(1) / 255.0
-    return (x - prep.mean) / prep.std
+    x = (x - prep.mean) / prep.std
+    f = prep.border_mask_px
+    if f > 0:
+        x[..., :f, :] = 0.0
+        x[..., -f:, :] = 0.0
+        x[..., :, :f] = 0.0
+        x[..., :, -f:] = 0.0
+    return x
 
 
 def shift_views(x: torch.Tensor, shifts: list[tuple[int, int]]) -> torch.Tensor:

@@ -37,7 +37,7 @@ from .gate import fit_feature_gate
 from .generators import relay
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
-from .preprocess import AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input
+from .preprocess import MAX_BORDER_MASK, AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input
 from .stress import iter_stress_metrics
 
 NORMAL_CLASS_NAMES = ("NORMAL", "normal", "Normal")
@@ -74,6 +74,9 @@ class TrainingConfig:
     # Epochs of the chest X-ray detector (core/detector.py), the gate's third stage; 0 leaves it
     # out (the model then refuses unfamiliar images by image statistics and feature distance only).
     detector_epochs: int = 8
+    # Fraction of each side of the input hidden from the network, in training and ever after
+    # (``Preprocessing.border_mask``); 0 hides nothing.
+    border_mask: float = 0.0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -96,6 +99,8 @@ class TrainingConfig:
             raise DatasetError("mixup alpha must be between 0 (off) and 10")
         if not 0 <= self.detector_epochs <= 100:
             raise DatasetError("detector epochs must be between 0 (no detector) and 100")
+        if not 0.0 <= self.border_mask <= MAX_BORDER_MASK:
+            raise DatasetError(f"the hidden border must be between 0 (off) and {MAX_BORDER_MASK} of the side")
 
 
 def recommended_config(**overrides) -> TrainingConfig:
@@ -212,7 +217,7 @@ def train_model(
     torch.manual_seed(config.seed)
     classes = sorted(table["label"].unique().tolist())
     normal = _normal_class(classes)
-    prep = Preprocessing(input_size=config.input_size, equalise=config.equalise)
+    prep = Preprocessing(input_size=config.input_size, equalise=config.equalise, border_mask=config.border_mask)
 
     yield StatusMessage("Decoding images…")
     # The cache holds resized, un-equalised images; equalisation follows augmentation.
