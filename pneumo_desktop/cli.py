@@ -392,7 +392,10 @@ def cmd_info(args) -> int:
     print(f"file:        {meta['path']}")
     print(f"created:     {meta['created']} by PneumoDesktop {meta.get('app_version', '?')}")
     print(f"classes:     {', '.join(meta['classes'])} (normal: {meta['normal_class']})")
-    print(f"input:       {meta['preprocessing']['input_size']} px, equalisation {meta['preprocessing']['equalise']}")
+    prep = meta["preprocessing"]
+    hidden = float(prep.get("border_mask", 0.0))
+    print(f"input:       {prep['input_size']} px, equalisation {prep['equalise']}"
+          + (f", outer {hidden:.1%} of each side hidden" if hidden > 0 else ""))
     print(f"ensemble:    {meta['architecture']['n_members']} member(s), widths {meta['architecture']['widths']}, "
           f"{len(meta['tta_shifts'])} test-time view(s)")
     print(f"threshold:   {meta['threshold']:.4f} ({meta.get('threshold_rule', '')})")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Generator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -237,10 +238,30 @@ def _as_prepared(batch: torch.Tensor, equalise: str) -> torch.Tensor:
     return equalise_batch(batch, equalise)
 
 
+@dataclass(frozen=True)
+class DetectorStep:
+    """A progress step of ``train_detector``: epoch ``epoch`` (1-based) of ``epochs`` done, with
+    its mean training loss; or, with ``epoch`` 0 and no loss, the final check on the validation
+    split. ``str()`` gives the English line the CLI prints."""
+
+    epoch: int
+    epochs: int
+    loss: float | None = None
+
+    @property
+    def is_check(self) -> bool:
+        return self.epoch == 0
+
+    def __str__(self) -> str:
+        if self.is_check:
+            return "checking the validation split"
+        return f"epoch {self.epoch}/{self.epochs}, loss {self.loss:.4f}"
+
+
 def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalise: str, epochs: int, seed: int,
-                   batch_size: int = 128) -> Generator[str, None, tuple[dict[str, torch.Tensor], dict]]:
-    """Train the detector; a generator that yields a progress line per epoch and per check, and
-    returns (tensors for the model file, metadata). Closing it stops the training.
+                   batch_size: int = 128) -> Generator[DetectorStep, None, tuple[dict[str, torch.Tensor], dict]]:
+    """Train the detector; a generator that yields a ``DetectorStep`` per epoch and one for the
+    final check, and returns (tensors for the model file, metadata). Closing it stops the training.
 
     raw_train_u8, raw_val_u8: uint8 (N, S, S) un-equalised images at the model's input size;
     ``equalise``: the model's equalisation mode, applied as in prediction.
@@ -279,14 +300,14 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
             optimiser.step()
             loss_sum += loss.item()
             step += 1
-        yield f"epoch {epoch + 1}/{epochs}, loss {loss_sum / steps_per_epoch:.4f}"
+        yield DetectorStep(epoch + 1, epochs, loss_sum / steps_per_epoch)
     model.eval()
     tensors = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     detector = XrayDetector(tensors, {"refuse_at": REFUSE_AT})
 
     # What it costs on real X-rays the model never trained on: the validation split, as it is
     # and under each stress change (core/stress.py). Reported, never used to choose anything.
-    yield "checking the validation split"
+    yield DetectorStep(0, epochs)
     val_prepared = _as_prepared(raw_val_u8, equalise)
     refused = float((detector.p_not_xray(val_prepared) >= REFUSE_AT).mean()) if len(val_prepared) else 0.0
     stress_refused = {}

@@ -59,7 +59,13 @@ def to_model_input(batch_u8: np.ndarray | torch.Tensor, prep: Preprocessing) -> 
     hides the border. Training, prediction and Grad-CAM all come through here, so a model never
     sees the frame it was trained without."""
     t = torch.as_tensor(batch_u8)
-    x = t.to(torch.float32).unsqueeze(1) / 255.0
+    return unit_to_model_input(t.to(torch.float32).unsqueeze(1) / 255.0, prep)
+
+
+def unit_to_model_input(x: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    """float32 (B, 1, S, S) in [0, 1] -> the network's input: normalised as ``(x - mean) / std``
+    and with the hidden frame set to 0. The one place both happen, for uint8 images
+    (``to_model_input``) and for training's float augmented batches alike."""
     x = (x - prep.mean) / prep.std
     f = prep.border_mask_px
     if f > 0:

@@ -30,14 +30,17 @@ from .dataset import (
     DecodedImages, check_trainable, class_counts, grouped_split, iter_decode_images, manifest_sha256,
     scan_labelled_folder,
 )
-from .detector import XrayDetector, train_detector
+from .detector import DetectorStep, XrayDetector, train_detector
 from .errors import DatasetError
 from .evaluation import choose_threshold, evaluate_arrays, fit_temperature, rank_auc
 from .gate import fit_feature_gate
 from .generators import relay
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
-from .preprocess import MAX_BORDER_MASK, AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input
+from .preprocess import (
+    MAX_BORDER_MASK, AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input,
+    unit_to_model_input,
+)
 from .stress import iter_stress_metrics
 
 NORMAL_CLASS_NAMES = ("NORMAL", "normal", "Normal")
@@ -154,9 +157,41 @@ class EpochDone:
     is_best: bool
 
 
+# The steps of a training run other than its epochs, as ``StatusMessage.stage``.
+STAGE_DECODE = "decode"
+STAGE_CALIBRATE = "calibrate"
+STAGE_STRESS = "stress"
+STAGE_GATE = "gate"
+STAGE_DETECTOR = "detector"
+STAGE_DETECTOR_CHECK = "detector_check"
+
+
 @dataclass
 class StatusMessage:
+    """A step of training other than an epoch.
+
+    text: an English line for the CLI and logs. stage: which step (a ``STAGE_*`` value), for
+    views that word it themselves. detail: the stress change being scored (stage
+    ``STAGE_STRESS``), else "". step, steps: the detector's epoch (1-based) and its number of
+    epochs (stage ``STAGE_DETECTOR`` once it trains), else 0.
+    """
+
     text: str
+    stage: str = ""
+    detail: str = ""
+    step: int = 0
+    steps: int = 0
+
+
+def stress_status(change: str) -> StatusMessage:
+    """The event announcing that the stress change ``change`` is being scored."""
+    return StatusMessage(f"Stress-testing on the validation split: {change}…", STAGE_STRESS, detail=change)
+
+
+def detector_status(step: DetectorStep) -> StatusMessage:
+    """The event for a progress step of the chest X-ray detector's training."""
+    stage = STAGE_DETECTOR_CHECK if step.is_check else STAGE_DETECTOR
+    return StatusMessage(f"Training the chest X-ray detector: {step}…", stage, step=step.epoch, steps=step.epochs)
 
 
 @dataclass
@@ -219,7 +254,7 @@ def train_model(
     normal = _normal_class(classes)
     prep = Preprocessing(input_size=config.input_size, equalise=config.equalise, border_mask=config.border_mask)
 
-    yield StatusMessage("Decoding images…")
+    yield StatusMessage("Decoding images…", STAGE_DECODE)
     # The cache holds resized, un-equalised images; equalisation follows augmentation.
     raw_prep = replace(prep, equalise="none")
     # Progress during decoding is also where a cancel (closing this generator) takes effect.
@@ -283,7 +318,7 @@ def train_model(
                     # Intensity changes survive on top of the equalised image, so the model also
                     # learns to ignore the residual, non-monotonic differences equalisation leaves.
                     augmented = augment_batch(equalise_batch(batch, prep.equalise), config.augmentation, gen)
-                    x = ((augmented - prep.mean) / prep.std).unsqueeze(1)
+                    x = unit_to_model_input(augmented.unsqueeze(1), prep)
                 else:
                     if config.augment:
                         augmented = augment_batch(batch, config.augmentation, gen)
@@ -341,7 +376,7 @@ def train_model(
             member.load_state_dict(state)
             member_models.append(member.eval())
 
-    yield StatusMessage("Calibrating on the validation split…")
+    yield StatusMessage("Calibrating on the validation split…", STAGE_CALIBRATE)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -387,9 +422,9 @@ def train_model(
     # reacts when the normals' acquisition changes (its known weaknesses). Reported, never used
     # to choose anything inside this run.
     stress = yield from relay(iter_stress_metrics(classifier, images[val_idx], val_y.numpy() != normal_index),
-                              lambda change: StatusMessage(f"Stress-testing on the validation split: {change}…"))
+                              stress_status)
 
-    yield StatusMessage("Fitting the unfamiliar-image gate…")
+    yield StatusMessage("Fitting the unfamiliar-image gate…", STAGE_GATE)
     # A seeded sample of training images is plenty for a mean and covariance of F features, and
     # keeps this step short for ensembles with many test-time views.
     gate_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(config.seed))[:2000]]
@@ -399,10 +434,10 @@ def train_model(
     gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)
     classifier.gate_tensors = gate_tensors
     if config.detector_epochs > 0:
-        yield StatusMessage("Training the chest X-ray detector…")
+        yield StatusMessage("Training the chest X-ray detector…", STAGE_DETECTOR)
         detector_tensors, detector_meta = yield from relay(
             train_detector(images[train_idx], images[val_idx], prep.equalise, config.detector_epochs, config.seed),
-            lambda step: StatusMessage(f"Training the chest X-ray detector: {step}…"))
+            detector_status)
         classifier.detector = XrayDetector(detector_tensors, detector_meta)
         metadata["detector"] = detector_meta
     seconds = time.perf_counter() - started

@@ -135,7 +135,12 @@ class ModelInfoDialog(QDialog):
                 type=arch.get("type", "?"), widths=arch.get("widths", ""), n=arch.get("n_members", 1))))
         prep = meta.get("preprocessing") or {}
         if prep:
-            row(self.tr("Input"), e(f"{prep.get('input_size', '?')} px, {prep.get('equalise', '')}"))
+            text = f"{prep.get('input_size', '?')} px, {prep.get('equalise', '')}"
+            hidden = float(prep.get("border_mask", 0.0) or 0.0)
+            if hidden > 0:
+                text += self.tr(", outer {percent} of each side hidden").format(
+                    percent=format_percent(hidden, 1))
+            row(self.tr("Input"), e(text))
         if meta.get("tta_shifts"):
             row(self.tr("Test-time views"), e(str(len(meta["tta_shifts"]))))
         parts = [f"<h2>{e(classifier.name)}</h2>", "<table>", *rows, "</table>"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, QTimer, Signal, Slot
@@ -10,7 +9,8 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ..core.training import (
-    BatchDone, DataReady, DecodeProgress, EpochDone, StatusMessage, TrainingConfig, TrainingFinished,
+    STAGE_CALIBRATE, STAGE_DECODE, STAGE_DETECTOR, STAGE_DETECTOR_CHECK, STAGE_GATE, STAGE_STRESS, BatchDone, DataReady,
+    DecodeProgress, EpochDone, StatusMessage, TrainingConfig, TrainingFinished,
 )
 from ..paths import user_cache_dir
 from .i18n import format_duration
@@ -183,7 +183,7 @@ class TrainingPage(WizardPage):
         if isinstance(event, SplitReady):
             wizard.split_table = event.table
         elif isinstance(event, StatusMessage):
-            self.status_label.setText(self._status_text(event.text))
+            self.status_label.setText(self._status_text(event))
         elif isinstance(event, DecodeProgress):
             self.status_label.setText(self.tr("Reading and preparing the images… {done} of {total}").format(
                 done=f"{event.done:,}", total=f"{event.total:,}"))
@@ -231,28 +231,23 @@ class TrainingPage(WizardPage):
             self.finished = event
             wizard.finished_training = event
 
-    def _status_text(self, text: str) -> str:
-        known = {
-            "Decoding images…": self.tr("Reading and preparing the images…"),
-            "Calibrating on the validation split…": self.tr("Calibrating on the validation split…"),
-            "Fitting the unfamiliar-image gate…": self.tr("Fitting the unfamiliar-image check…"),
-            "Training the chest X-ray detector…": self.tr("Training the check that refuses images that are not "
-                                                          "chest X-rays…"),
-            "Training the chest X-ray detector: checking the validation split…": self.tr(
-                "Checking it on the validation split…"),
-        }
-        if text in known:
-            return known[text]
-        # The core's progress lines with a value in them (core/training.py, core/detector.py).
-        stress = re.fullmatch(r"Stress-testing on the validation split: (.+)…", text)
-        if stress:
+    def _status_text(self, event: StatusMessage) -> str:
+        """The core's progress step in the person's language (``event.stage`` says which step;
+        an unknown stage shows the core's English line as it is)."""
+        if event.stage == STAGE_STRESS:
             return self.tr("Stress-testing on the validation split: {change}…").format(
-                change=stress_label(stress.group(1), short=True))
-        detector = re.fullmatch(r"Training the chest X-ray detector: epoch (\d+)/(\d+), loss [0-9.]+…", text)
-        if detector:
+                change=stress_label(event.detail, short=True))
+        if event.stage == STAGE_DETECTOR and event.step > 0:
             return self.tr("Training the check that refuses images that are not chest X-rays: epoch {e} of {n}…").format(
-                e=detector.group(1), n=detector.group(2))
-        return text
+                e=event.step, n=event.steps)
+        known = {
+            STAGE_DECODE: self.tr("Reading and preparing the images…"),
+            STAGE_CALIBRATE: self.tr("Calibrating on the validation split…"),
+            STAGE_GATE: self.tr("Fitting the unfamiliar-image check…"),
+            STAGE_DETECTOR: self.tr("Training the check that refuses images that are not chest X-rays…"),
+            STAGE_DETECTOR_CHECK: self.tr("Checking it on the validation split…"),
+        }
+        return known.get(event.stage, event.text)
 
     @Slot()
     def _on_done(self) -> None:

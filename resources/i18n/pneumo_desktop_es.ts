@@ -1176,6 +1176,10 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>{type} {widths}, conjunto de {n}</translation>
     </message>
     <message>
+        <source>, outer {percent} of each side hidden</source>
+        <translation>, {percent} exterior de cada lado oculto</translation>
+    </message>
+    <message>
         <source>Input</source>
         <translation>Entrada</translation>
     </message>

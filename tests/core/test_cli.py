@@ -216,6 +216,9 @@ def test_train_missing_folder_and_bad_options(run, tmp_path, synthetic_folder):
     code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", "--haze", "1.5")
     assert code == EXIT_USAGE
     assert_one_line_error(err, "--haze")
+    code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", "--border-mask", "0.45")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "hidden border")
     assert list(tmp_path.iterdir()) == []
 
 

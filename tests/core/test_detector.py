@@ -63,8 +63,9 @@ def small_detector(synth):
 
 def test_training_reports_progress_and_validation_figures(small_detector):
     detector, meta, steps = small_detector
-    assert steps[:6] == [s for s in steps if s.startswith("epoch")] and len(steps) == 7
-    assert steps[-1] == "checking the validation split"
+    assert [(s.epoch, s.epochs) for s in steps] == [(e, 6) for e in range(1, 7)] + [(0, 6)]
+    assert all(s.loss > 0 for s in steps[:6]) and steps[-1].is_check and steps[-1].loss is None
+    assert str(steps[0]).startswith("epoch 1/6, loss ") and str(steps[-1]) == "checking the validation split"
     assert meta["epochs"] == 6 and meta["n_positive"] == 48 and meta["input_size"] == DETECTOR_SIZE
     assert 0.0 <= meta["validation_refused"] <= 1.0
     assert set(meta["validation_stress_refused"]) >= {"zoom 1.2", "haze 0.8", "noise 0.04"}
@@ -90,7 +91,7 @@ def test_trained_detector_accepts_chests_and_refuses_other_images(small_detector
 def test_closing_the_training_stops_it(synth):
     train = _chests(synth, range(16))
     steps = train_detector(train, train[:4], "hist", epochs=50, seed=0, batch_size=16)
-    assert next(steps).startswith("epoch 1/50")
+    assert str(next(steps)).startswith("epoch 1/50")
     steps.close()
     with pytest.raises(StopIteration):
         next(steps)

@@ -207,3 +207,25 @@ def test_first_layer_filters(tiny_classifier):
     # Same signs as the raw weights.
     raw = tiny_classifier.members[0].blocks[0].conv.weight.detach()[:, 0].numpy()
     assert np.array_equal(np.sign(filters), np.sign(raw).astype(np.float32))
+
+
+def test_a_model_that_hides_the_border_ignores_it_in_predictions_and_gradcam(tiny_classifier, image_u8):
+    import copy
+
+    from pneumo_desktop.core.classifier import Classifier
+
+    metadata = copy.deepcopy(tiny_classifier.metadata)
+    metadata["preprocessing"]["border_mask"] = 0.125
+    masked = Classifier.from_parts(tiny_classifier.tensors(), metadata)
+    frame = masked.preprocessing.border_mask_px
+    assert frame == 8  # 0.125 of the tiny model's 64 px
+    changed = image_u8.copy()
+    changed[:frame] = 255 - changed[:frame]
+    changed[:, -frame:] = 0
+    batch = np.stack([image_u8, changed])
+    probs, feats = masked.predict_batch(batch)
+    assert np.array_equal(probs[0], probs[1]) and np.array_equal(feats[0], feats[1])
+    assert np.array_equal(gradcam(masked, image_u8)[0], gradcam(masked, changed)[0])
+    # The same weights without the mask do see the change, so the check above can fail.
+    plain_feats = tiny_classifier.predict_batch(batch)[1]
+    assert not np.array_equal(plain_feats[0], plain_feats[1])

@@ -250,6 +250,8 @@ def test_metadata_field_of_wrong_type(parts, tmp_path, field, value):
     ({"architecture": {"type": "ChestCNN", "widths": [8, 16, 16, 16], "n_members": 0}}, "unsupported architecture"),
     ({"preprocessing": {"input_size": 64, "equalise": "magic", "mean": 0.5, "std": 0.25}}, "preprocessing"),
     ({"preprocessing": {"input_size": 64}}, "preprocessing"),
+    ({"preprocessing": {"input_size": 64, "equalise": "hist", "mean": 0.5, "std": 0.25, "border_mask": 0.45}},
+     "hidden border"),
     ({"validation_stress_metrics": {"changes": {"haze 0.8": "bad"}}}, "stress-validation figures"),
     ({"validation_stress_metrics": {"changes": {"haze 0.8": {"auc": 0.9, "specificity": 2.0}}}},
      "stress-validation figures"),

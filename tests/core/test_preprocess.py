@@ -145,6 +145,30 @@ def test_to_model_input():
     assert np.allclose(x.numpy(), expected, atol=1e-6)
 
 
+def test_to_model_input_hides_the_border_frame():
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, size=(2, 40, 40), dtype=np.uint8)
+    prep = Preprocessing(input_size=40, mean=0.5, std=0.25, border_mask=0.125)
+    assert prep.border_mask_px == 5
+    x = to_model_input(batch, prep).numpy()[:, 0]
+    unmasked = to_model_input(batch, Preprocessing(input_size=40, mean=0.5, std=0.25)).numpy()[:, 0]
+    frame = np.ones((40, 40), bool)
+    frame[5:-5, 5:-5] = False
+    assert np.all(x[:, frame] == 0.0), "the frame must read as the input mean (0 after normalisation)"
+    assert np.array_equal(x[:, ~frame], unmasked[:, ~frame]), "the centre must be untouched"
+    assert np.any(unmasked[:, frame] != 0.0)
+
+
+def test_border_mask_in_the_file_format():
+    prep = Preprocessing(input_size=96, border_mask=0.1)
+    assert Preprocessing.from_dict(prep.to_dict()) == prep
+    older = {k: v for k, v in prep.to_dict().items() if k != "border_mask"}
+    assert Preprocessing.from_dict(older).border_mask == 0.0, "files written before the mask hide nothing"
+    for bad in (-0.1, 0.31, 0.5):
+        with pytest.raises(ValueError, match="hidden border"):
+            Preprocessing.from_dict({**prep.to_dict(), "border_mask": bad})
+
+
 def test_preprocessing_round_trip_and_validation():
     prep = Preprocessing(input_size=96, equalise="clahe", mean=0.4, std=0.3)
     assert Preprocessing.from_dict(prep.to_dict()) == prep

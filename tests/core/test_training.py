@@ -20,6 +20,7 @@ from pneumo_desktop.core.training import (
     DataReady,
     DecodeProgress,
     EpochDone,
+    STAGE_STRESS,
     StatusMessage,
     TrainingConfig,
     TrainingFinished,
@@ -51,6 +52,13 @@ def test_events_come_in_order(tiny_training):
     assert kinds[0] is DataReady
     assert kinds[-1] is TrainingFinished
     assert kinds.count(DataReady) == 1 and kinds.count(TrainingFinished) == 1
+
+    # Every step after the epochs says which it is (the GUI words them from ``stage``).
+    stages = [e.stage for e in events if isinstance(e, StatusMessage)]
+    in_order = [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]]
+    assert in_order == ["decode", "calibrate", "stress", "gate", "detector", "detector_check"]
+    detector_epochs = [(e.step, e.steps) for e in events if isinstance(e, StatusMessage) and e.step]
+    assert detector_epochs == [(k, config["detector_epochs"]) for k in range(1, config["detector_epochs"] + 1)]
 
     ready = next(e for e in events if isinstance(e, DataReady))
     n_batches = ready.n_train // config["batch_size"]
@@ -212,16 +220,22 @@ def _first_epoch(table, config) -> list[float]:
 
 @pytest.mark.parametrize("options", [{"bf16": False}, {"bf16": True}, {"augment_after_equalise": True},
                                      {"mixup_alpha": 0.4},
-                                     {"augmentation": AugmentConfig(haze_prob=0.5, raw_noise_std=0.04)}],
-                         ids=["float32", "bf16", "augment-after-equalise", "mixup", "acquisition"])
+                                     {"augmentation": AugmentConfig(haze_prob=0.5, raw_noise_std=0.04)},
+                                     {"border_mask": 0.125},
+                                     {"border_mask": 0.125, "augment_after_equalise": True}],
+                         ids=["float32", "bf16", "augment-after-equalise", "mixup", "acquisition", "border-mask",
+                              "border-mask-after-equalise"])
 def test_same_seed_gives_identical_first_epoch(synthetic_folder, synth, one_torch_thread, options):
     config = synth.tiny_config(seed=3, **options)
     table = prepare_tables(synthetic_folder, config)
     first = _first_epoch(table, config)
-    if options.keys() & {"mixup_alpha", "augmentation"}:
-        # The option changes what the network sees: the same seed without it trains differently.
-        plain = synth.tiny_config(seed=3)
-        assert _first_epoch(table, plain) != first, f"{options} had no effect"
+    changes_input = {"mixup_alpha", "augmentation", "border_mask"}
+    if options.keys() & changes_input:
+        # The option changes what the network sees (on every training path): the same seed
+        # without it, all else equal, trains differently.
+        plain = synth.tiny_config(seed=3, **{k: v for k, v in options.items() if k not in changes_input})
+        # Batch losses only (the last three values summarise the epoch on validation data).
+        assert _first_epoch(table, plain)[:-3] != first[:-3], f"{options} had no effect on the training batches"
     second = _first_epoch(table, config)
     assert len(first) >= 4
     assert all(np.isfinite(first))
@@ -272,6 +286,7 @@ def test_three_class_subtype_training_with_an_unreadable_file(synthetic_folder, 
     ({"snapshots": 3, "epochs": 2}, "snapshots"),
     ({"members": 0}, "members"),
     ({"mixup_alpha": -0.1}, "mixup"),
+    ({"border_mask": 0.4}, "hidden border"),
 ])
 def test_config_validation(synthetic_folder, change, message):
     config = TrainingConfig(**change)
@@ -356,8 +371,9 @@ def test_closing_training_during_the_stress_test_stops_it(synthetic_folder, synt
     from pneumo_desktop.core.stress import STRESSES
 
     events, _ = tiny_training
-    announced = [e.text for e in events if isinstance(e, StatusMessage) and e.text.startswith("Stress-testing")]
-    assert announced == [f"Stress-testing on the validation split: {name}…" for name in STRESSES]
+    announced = [e for e in events if isinstance(e, StatusMessage) and e.stage == STAGE_STRESS]
+    assert [e.detail for e in announced] == list(STRESSES)
+    assert [e.text for e in announced] == [f"Stress-testing on the validation split: {name}…" for name in STRESSES]
 
     config = synth.tiny_config(epochs=1)
     gen = train_model(prepare_tables(synthetic_folder, config), config)
@@ -365,7 +381,7 @@ def test_closing_training_during_the_stress_test_stops_it(synthetic_folder, synt
     try:
         for event in gen:
             assert not isinstance(event, TrainingFinished), "training finished before the stress test"
-            if isinstance(event, StatusMessage) and event.text.startswith("Stress-testing"):
+            if isinstance(event, StatusMessage) and event.stage == STAGE_STRESS:
                 stress_messages.append(event.text)
                 if len(stress_messages) == 2:
                     break

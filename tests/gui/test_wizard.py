@@ -366,19 +366,23 @@ def synthetic_images_for_status():
 
 
 def test_progress_lines_of_the_core_reach_the_person_translated(qtbot, wizard, synthetic_images_for_status):
-    """Every progress line the core sends during stress testing and detector training is
-    recognised (so it can be translated), with its values kept."""
+    """Every progress step the core announces during stress testing and detector training is
+    worded by the page (so it can be translated), with its values kept."""
     from pneumo_desktop.core.detector import train_detector
     from pneumo_desktop.core.generators import drive
     from pneumo_desktop.core.stress import STRESSES
+    from pneumo_desktop.core.training import STAGE_DETECTOR, StatusMessage, detector_status, stress_status
 
     page = wizard.training_page
-    steps: list[str] = []
+    steps = []
     drive(train_detector(synthetic_images_for_status, synthetic_images_for_status[:4], "hist", epochs=2, seed=0,
                          batch_size=16), steps.append)
-    lines = ["Training the chest X-ray detector…"] + [f"Training the chest X-ray detector: {s}…" for s in steps]
-    lines += [f"Stress-testing on the validation split: {change}…" for change in STRESSES]
-    shown = [page._status_text(line) for line in lines]
-    assert all(s != line for s, line in zip(shown, lines)), [line for s, line in zip(shown, lines) if s == line]
+    events = [StatusMessage("Training the chest X-ray detector…", STAGE_DETECTOR)]
+    events += [detector_status(s) for s in steps] + [stress_status(change) for change in STRESSES]
+    shown = [page._status_text(event) for event in events]
+    assert all(s != event.text for s, event in zip(shown, events)), \
+        [event.text for s, event in zip(shown, events) if s == event.text]
     assert "epoch 2 of 2" in shown[2] and "refuses images that are not chest X-rays" in shown[2]
-    assert "zoomed in" in page._status_text("Stress-testing on the validation split: zoom 1.2…").lower()
+    assert "zoomed in" in page._status_text(stress_status("zoom 1.2")).lower()
+    # A step the page does not know is shown as the core words it, never dropped.
+    assert page._status_text(StatusMessage("Something new…", "new-stage")) == "Something new…"
