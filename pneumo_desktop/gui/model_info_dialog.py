@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
 
 from .i18n import format_number, format_percent
+from .metric_labels import metric_label
 from .results_model import class_display_name
 from .stress_labels import STRESS_NAMES, stress_label
 
-METRIC_ROWS = (
-    ("n", QT_TRANSLATE_NOOP("ModelInfoDialog", "Images")),
-    ("accuracy", QT_TRANSLATE_NOOP("ModelInfoDialog", "Accuracy")),
-    ("recall", QT_TRANSLATE_NOOP("ModelInfoDialog", "Sensitivity (recall)")),
-    ("specificity", QT_TRANSLATE_NOOP("ModelInfoDialog", "Specificity")),
-    ("precision", QT_TRANSLATE_NOOP("ModelInfoDialog", "Precision (PPV)")),
-    ("f1", QT_TRANSLATE_NOOP("ModelInfoDialog", "F1 score")),
-    ("auc", QT_TRANSLATE_NOOP("ModelInfoDialog", "ROC AUC")),
-    ("ece", QT_TRANSLATE_NOOP("ModelInfoDialog", "Calibration error (ECE)")),
-)
+# The figures of the metrics table, in order (names in metric_labels.py).
+METRIC_KEYS = ("n", "accuracy", "recall", "specificity", "precision", "f1", "auc", "ece")
 
 
 class ModelInfoDialog(QDialog):
@@ -170,8 +162,8 @@ class ModelInfoDialog(QDialog):
         parts.append("<h3>" + e(self.tr("Performance")) + "</h3>")
         parts.append("<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>")
         parts.append("<tr><th></th><th>" + e(self.tr("Validation")) + "</th><th>" + e(self.tr("Test")) + "</th></tr>")
-        for key, label in METRIC_ROWS:
-            parts.append("<tr><td>" + e(QCoreApplication.translate("ModelInfoDialog", label)) + "</td>"
+        for key in METRIC_KEYS:
+            parts.append("<tr><td>" + e(metric_label(key)) + "</td>"
                          f"<td>{self._metric(val, key)}</td><td>{self._metric(test, key)}</td></tr>")
         parts.append("</table>")
         note = self.tr("Ranges in brackets are 95% confidence intervals. Test figures are shown only when the "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from ..core.evaluation import sensitivity_specificity_at
 from .confusion_matrix_canvas import ConfusionMatrixCanvas
 from .latest_job import LatestJob
+from .metric_labels import metric_label
 from .message_label import MessageLabel
 from .plot_canvas import BLUE, GREY
 from .reliability_canvas import ReliabilityCanvas
@@ -25,16 +26,10 @@ from .stress_labels import stress_label
 from .wizard_jobs import (
     EvalDone, EvalFailed, EvalProgress, OverlapCheck, binary_confusion_at, evaluation_run, is_finite,
 )
-from .wizard_page import WizardPage, num_text, pct_text, wizard_text
+from .wizard_page import WizardPage, num_text, pct_text
 
-_METRIC_ROWS = (
-    ("accuracy", QT_TRANSLATE_NOOP("TrainingWizard", "Accuracy")),
-    ("recall", QT_TRANSLATE_NOOP("TrainingWizard", "Sensitivity (recall)")),
-    ("specificity", QT_TRANSLATE_NOOP("TrainingWizard", "Specificity")),
-    ("precision", QT_TRANSLATE_NOOP("TrainingWizard", "Precision (PPV)")),
-    ("f1", QT_TRANSLATE_NOOP("TrainingWizard", "F1 score")),
-    ("auc", QT_TRANSLATE_NOOP("TrainingWizard", "ROC AUC")),
-)
+# The figures of the comparison table, below its Images and Refused rows (names in metric_labels.py).
+_METRIC_KEYS = ("accuracy", "recall", "specificity", "precision", "f1", "auc")
 
 
 class EvaluationPage(WizardPage):
@@ -62,11 +57,11 @@ class EvaluationPage(WizardPage):
         self.progress_label = QLabel(self)
         self.error_label = MessageLabel(self)
 
-        self.table = QTableWidget(len(_METRIC_ROWS) + 2, 4, self)
+        self.table = QTableWidget(len(_METRIC_KEYS) + 2, 4, self)
         self.table.setHorizontalHeaderLabels([self.tr("New model"), self.tr("95% CI"), self.tr("Active model"),
                                               self.tr("95% CI")])
         self.table.setVerticalHeaderLabels([self.tr("Images"), self.tr("Refused")]
-                                           + [wizard_text(label) for _, label in _METRIC_ROWS])
+                                           + [metric_label(key) for key in _METRIC_KEYS])
         self.table.verticalHeaderItem(1).setToolTip(self.tr(
             "Images the model declined to classify (unreadable, or not like a chest X-ray). "
             "They count as wrong answers in every metric."))
@@ -280,10 +275,10 @@ class EvaluationPage(WizardPage):
         for col, which in ((0, "new"), (2, "active")):
             result = self.results.get(which)
             report = result.report if result is not None else None
-            values = [("", "")] * (len(_METRIC_ROWS) + 2)
+            values = [("", "")] * (len(_METRIC_KEYS) + 2)
             if report is not None:
                 values = [(f"{report['n']:,}", ""), (f"{report['n_refused']:,}", "")]
-                for key, _ in _METRIC_ROWS:
+                for key in _METRIC_KEYS:
                     value = report.get(key)
                     ci = (report.get("ci") or {}).get(key)
                     if key in ("f1", "auc"):
@@ -324,7 +319,7 @@ class EvaluationPage(WizardPage):
 
     def _bold_better(self) -> None:
         new, active = self.results.get("new"), self.results.get("active")
-        for row, (key, _) in enumerate(_METRIC_ROWS, start=2):
+        for row, key in enumerate(_METRIC_KEYS, start=2):
             for col in (0, 2):
                 item = self.table.item(row, col)
                 if item is None:

@@ -12,11 +12,6 @@ from .wizard_jobs import is_finite
 WIZARD_CONTEXT = "TrainingWizard"
 
 
-def wizard_text(text: str) -> str:
-    """``text`` translated in the wizard's context."""
-    return QCoreApplication.translate(WIZARD_CONTEXT, text)
-
-
 def pct_text(value) -> str:
     """A fraction in [0, 1] as '93.2%', or a translated 'n/a' when it is missing or not finite."""
     return f"{100 * value:.1f}%" if is_finite(value) else QCoreApplication.translate("TrainingWizard", "n/a")

@@ -1058,7 +1058,7 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
     </message>
 </context>
 <context>
-    <name>ModelInfoDialog</name>
+    <name>MetricLabels</name>
     <message>
         <source>Images</source>
         <translation>Imágenes</translation>
@@ -1090,6 +1090,17 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
     <message>
         <source>Calibration error (ECE)</source>
         <translation>Error de calibración (ECE)</translation>
+    </message>
+</context>
+<context>
+    <name>ModelInfoDialog</name>
+    <message>
+        <source>Specificity</source>
+        <translation>Especificidad</translation>
+    </message>
+    <message>
+        <source>ROC AUC</source>
+        <translation>AUC ROC</translation>
     </message>
     <message>
         <source>Model information</source>
@@ -2087,30 +2098,6 @@ No se guardó ningún modelo; los modelos existentes no han cambiado.</translati
     <message>
         <source>{n} epochs</source>
         <translation>{n} épocas</translation>
-    </message>
-    <message>
-        <source>Accuracy</source>
-        <translation>Exactitud</translation>
-    </message>
-    <message>
-        <source>Sensitivity (recall)</source>
-        <translation>Sensibilidad</translation>
-    </message>
-    <message>
-        <source>Specificity</source>
-        <translation>Especificidad</translation>
-    </message>
-    <message>
-        <source>Precision (PPV)</source>
-        <translation>Precisión (VPP)</translation>
-    </message>
-    <message>
-        <source>F1 score</source>
-        <translation>Puntuación F1</translation>
-    </message>
-    <message>
-        <source>ROC AUC</source>
-        <translation>AUC ROC</translation>
     </message>
 </context>
 </TS>

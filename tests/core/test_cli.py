@@ -3,6 +3,7 @@ self-test runs once as ``python -m pneumo_desktop --self-test`` in a subprocess.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -290,7 +291,7 @@ def test_evaluate_bad_folders(run, tiny_model_path, tmp_path, synth):
 
 
 # ----- info ----------------------------------------------------------------------------------
-def test_info(run, tiny_model_path, tiny_classifier):
+def test_info(run, tiny_model_path, tiny_classifier, tmp_path):
     code, out, _ = run("info", "--model", tiny_model_path, "--json")
     assert code == 0
     meta = json.loads(out)
@@ -303,6 +304,13 @@ def test_info(run, tiny_model_path, tiny_classifier):
     assert tiny_classifier.version in out and "NORMAL, PNEUMONIA" in out
     stress = tiny_classifier.metadata["validation_stress_metrics"]
     assert f"validation stress (changes to the normals): mean AUC {stress['mean_auc']:.4f}" in out
+    assert "hidden" not in out
+    masked_meta = copy.deepcopy(tiny_classifier.metadata)
+    masked_meta["preprocessing"]["border_mask"] = 0.125
+    masked_path = tmp_path / "masked.pneumo"
+    Classifier.from_parts(tiny_classifier.tensors(), masked_meta).save(masked_path)
+    code, out, _ = run("info", "--model", masked_path)
+    assert code == 0 and "outer 12.5% of each side hidden" in out
     code, _, err = run("info", "--model", Path(tiny_model_path).parent / "nothing.pneumo")
     assert code == EXIT_MODEL
     assert_one_line_error(err, "cannot load model")

@@ -63,3 +63,16 @@ def test_image_check_section_says_whether_a_detector_guards_the_model(qtbot, tin
     classifier.metadata.pop("detector")
     section = dialog.build_html(classifier, classifier.version, None).split("Images it refuses", 1)[1]
     assert "no chest X-ray detector" in section and "frontal chest X-rays from other images" not in section
+
+
+def test_input_row_says_when_the_model_hides_the_frame(qtbot, tiny_model_path):
+    classifier = Classifier.load(tiny_model_path)
+    dialog = ModelInfoDialog(classifier, classifier.version, None)
+    qtbot.addWidget(dialog)
+    plain = dialog.build_html(classifier, classifier.version, None)
+    assert "Input" in plain and "hidden" not in plain
+    classifier.metadata["preprocessing"]["border_mask"] = 0.125
+    masked = dialog.build_html(classifier, classifier.version, None)
+    assert "outer 12.5% of each side hidden" in masked
+    # The metric names come from the shared labels, in the table's order.
+    assert re.search(r"Accuracy.*Sensitivity \(recall\).*Specificity.*ROC AUC.*Calibration error", masked, re.S)
