@@ -127,7 +127,9 @@ class ModelInfoDialog(QDialog):
                 type=arch.get("type", "?"), widths=arch.get("widths", ""), n=arch.get("n_members", 1))))
         prep = meta.get("preprocessing") or {}
         if prep:
-            text = f"{prep.get('input_size', '?')} px, {prep.get('equalise', '')}"
+            equalise = {"hist": self.tr("histogram-equalised"), "clahe": self.tr("local (CLAHE) equalisation"),
+                        "none": self.tr("no equalisation")}.get(prep.get("equalise"), str(prep.get("equalise", "")))
+            text = f"{prep.get('input_size', '?')} px, {equalise}"
             hidden = float(prep.get("border_mask", 0.0) or 0.0)
             if hidden > 0:
                 text += self.tr(", outer {percent} of each side hidden").format(

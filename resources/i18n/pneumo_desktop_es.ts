@@ -1187,6 +1187,18 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>{type} {widths}, conjunto de {n}</translation>
     </message>
     <message>
+        <source>histogram-equalised</source>
+        <translation>histograma ecualizado</translation>
+    </message>
+    <message>
+        <source>local (CLAHE) equalisation</source>
+        <translation>ecualización local (CLAHE)</translation>
+    </message>
+    <message>
+        <source>no equalisation</source>
+        <translation>sin ecualización</translation>
+    </message>
+    <message>
         <source>, outer {percent} of each side hidden</source>
         <translation>, {percent} exterior de cada lado oculto</translation>
     </message>

@@ -71,6 +71,7 @@ def test_input_row_says_when_the_model_hides_the_frame(qtbot, tiny_model_path):
     qtbot.addWidget(dialog)
     plain = dialog.build_html(classifier, classifier.version, None)
     assert "Input" in plain and "hidden" not in plain
+    assert "histogram-equalised" in plain, "the equalisation is named in plain words"
     classifier.metadata["preprocessing"]["border_mask"] = 0.125
     masked = dialog.build_html(classifier, classifier.version, None)
     assert "outer 12.5% of each side hidden" in masked
