@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mixup with blend weights ~ Beta(ALPHA, ALPHA) (default 0: off)")
     t.add_argument("--raw-noise", type=_fraction_or_zero, default=0.0, metavar="STD",
                    help="largest detector-noise standard deviation before equalisation, on a 0-1 scale (default 0)")
+    t.add_argument("--zoom-range", default=None, metavar="LO,HI",
+                   help="random zoom while training, from LO (more around the chest) to HI (tighter); "
+                        "default 0.85,1.15")
+    t.add_argument("--shift", type=_fraction_or_zero, default=None, metavar="F",
+                   help="random shifts while training, up to F of the side (default 0.06)")
     t.add_argument("--border-mask", type=_fraction_or_zero, default=0.0, metavar="F",
                    help="hide a frame of F of each side from the network (shoulders, arms, labels), "
                         "in training and in every later prediction (default 0: off; at most 0.3)")
@@ -268,6 +273,15 @@ def cmd_train(args) -> int:
             raise ValueError
     except ValueError:
         raise CliError("--widths needs four positive whole numbers, e.g. 32,64,128,128") from None
+    geometry = {}
+    if args.zoom_range is not None:
+        try:
+            low, high = (float(v) for v in args.zoom_range.split(","))
+        except ValueError:
+            raise CliError("--zoom-range needs two numbers, e.g. 0.85,1.15") from None
+        geometry.update(scale_min=low, scale_max=high)
+    if args.shift is not None:
+        geometry["shift_frac"] = args.shift
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise CliError(f"--out {out} is a folder; give a file path")
@@ -279,7 +293,7 @@ def cmd_train(args) -> int:
         min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
         mixup_alpha=args.mixup, detector_epochs=args.detector_epochs, border_mask=args.border_mask,
         augmentation=AugmentConfig(aspect_max=args.aspect_jitter, haze_prob=args.haze,
-                                   raw_noise_std=args.raw_noise),
+                                   raw_noise_std=args.raw_noise, **geometry),
     )
     try:
         config.validate()

@@ -98,6 +98,10 @@ class TrainingConfig:
             raise DatasetError("snapshots must be between 1 and the number of epochs, members at least 1")
         if not 1.0 <= self.augmentation.aspect_max <= 2.0:
             raise DatasetError("aspect jitter must be between 1 (off) and 2")
+        if not 0.5 <= self.augmentation.scale_min <= 1.0 <= self.augmentation.scale_max <= 2.0:
+            raise DatasetError("the zoom range must run from between 0.5 and 1 to between 1 and 2")
+        if not 0.0 <= self.augmentation.shift_frac <= 0.25:
+            raise DatasetError("shifts must be between 0 and 0.25 of the side")
         if not 0.0 <= self.mixup_alpha <= 10.0:
             raise DatasetError("mixup alpha must be between 0 (off) and 10")
         if not 0 <= self.detector_epochs <= 100:

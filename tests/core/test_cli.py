@@ -220,6 +220,11 @@ def test_train_missing_folder_and_bad_options(run, tmp_path, synthetic_folder):
     code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", "--border-mask", "0.45")
     assert code == EXIT_USAGE
     assert_one_line_error(err, "hidden border")
+    for option, value, message in (("--zoom-range", "0.3,1.4", "zoom range"), ("--zoom-range", "1.2", "--zoom-range"),
+                                   ("--shift", "0.3", "shifts")):
+        code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", option, value)
+        assert code == EXIT_USAGE, (option, value)
+        assert_one_line_error(err, message)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -232,7 +237,8 @@ def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _priva
                          "--batch-size", "8", "--input-size", "64", "--widths", "8,16,16,16", "--lr", "0.005",
                          "--val-fraction", "0.25", "--no-bf16", "--cache-dir", cache, "--name", "my model",
                          "--test-dir", test_dir, "--tta", "shifts5", "--haze", "0.5", "--raw-noise", "0.03", "--mixup", "0.2",
-                         "--detector-epochs", "1")
+                         "--detector-epochs", "1", "--zoom-range", "0.7,1.4", "--shift", "0.1",
+                         "--border-mask", "0.125")
     assert code == 0, err
     assert "Traceback" not in err
     assert "saved" in err and "epoch 2/2" in err
@@ -246,6 +252,9 @@ def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _priva
     assert config["epochs"] == 2 and config["widths"] == [8, 16, 16, 16] and config["bf16"] is False
     assert config["augmentation"]["haze_prob"] == 0.5 and config["augmentation"]["raw_noise_std"] == 0.03
     assert config["mixup_alpha"] == 0.2
+    geometry = config["augmentation"]
+    assert (geometry["scale_min"], geometry["scale_max"], geometry["shift_frac"]) == (0.7, 1.4, 0.1)
+    assert config["border_mask"] == 0.125 and clf.preprocessing.border_mask == 0.125
     test_metrics = clf.metadata["test_metrics"]
     assert test_metrics["data_dir"] == str(test_dir)
     assert test_metrics["n"] == 12 and 0 <= test_metrics["accuracy"] <= 1

@@ -287,6 +287,9 @@ def test_three_class_subtype_training_with_an_unreadable_file(synthetic_folder, 
     ({"members": 0}, "members"),
     ({"mixup_alpha": -0.1}, "mixup"),
     ({"border_mask": 0.4}, "hidden border"),
+    ({"augmentation": AugmentConfig(scale_min=1.1)}, "zoom range"),
+    ({"augmentation": AugmentConfig(scale_max=2.5)}, "zoom range"),
+    ({"augmentation": AugmentConfig(shift_frac=0.5)}, "shifts"),
 ])
 def test_config_validation(synthetic_folder, change, message):
     config = TrainingConfig(**change)
