@@ -5,7 +5,7 @@
 Reads the JSON reports written once per adopted model by
 ``pneumo-desktop evaluate <test> --model <file> --json --record`` (no model is run here, and
 nothing is re-evaluated) and writes ``docs/figures/test_calibration.png``: a reliability diagram
-and the confusion matrix at the stored threshold for the shipped default (E15) and ensemble (E8)
+and the confusion matrix at the stored threshold for the shipped default (E15) and ensemble (E16)
 models on the official test split.
 """
 
@@ -26,7 +26,7 @@ from pneumo_desktop.figures import draw_confusion, draw_reliability  # noqa: E40
 
 REPORTS = (
     ("default.pneumo (E15)", DOCS / "runs" / "e15_test.json", "#0072B2"),
-    ("ensemble.pneumo (E8)", DOCS / "runs" / "e8_test.json", "#D55E00"),
+    ("ensemble.pneumo (E16)", DOCS / "runs" / "e16_test.json", "#D55E00"),
 )
 
 
