@@ -189,6 +189,28 @@ def decode_raw(classifier, paths):
     return decode_images(paths, raw_prep, cache_dir=user_cache_dir() / "decoded")
 
 
+def load_validation(path: str, data_dir: str | Path):
+    """The model file at ``path`` with its own validation split rebuilt from ``data_dir``:
+    (classifier, raw uint8 (N, S, S) images decoded at its input size and not yet equalised,
+    is_abnormal bool (N,)), or None, with the reason on stderr, when the file cannot be loaded
+    or its split cannot be rebuilt. Unreadable images are left out of both arrays."""
+    from pneumo_desktop.core.classifier import Classifier
+    from pneumo_desktop.core.errors import ModelFileError
+
+    try:
+        classifier = Classifier.load(path)
+    except ModelFileError as exc:
+        print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
+        return None
+    split = model_split(classifier, data_dir, path)
+    if split is None:
+        return None
+    val = split[split["split"] == "val"].reset_index(drop=True)
+    decoded = decode_raw(classifier, val["path"])
+    is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
+    return classifier, decoded.images[decoded.ok], is_abnormal
+
+
 def list_images(folder: str | Path) -> list[Path]:
     root = Path(folder)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES

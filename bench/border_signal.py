@@ -55,26 +55,16 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.errors import ModelFileError
     from pneumo_desktop.core.evaluation import rank_auc
     from pneumo_desktop.core.preprocess import equalise_batch
 
     results = {}
     for path in args.models:
-        try:
-            classifier = Classifier.load(path)
-        except ModelFileError as exc:
-            print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
+        loaded = C.load_validation(path, args.data)
+        if loaded is None:
             continue
-        split = C.model_split(classifier, args.data, path)
-        if split is None:
-            continue
-        val = split[split["split"] == "val"].reset_index(drop=True)
-        decoded = C.decode_raw(classifier, val["path"])
-        is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
-        prepared = equalise_batch(torch.from_numpy(decoded.images[decoded.ok]),
-                                  classifier.preprocessing.equalise).numpy()
+        classifier, raw_u8, is_abnormal = loaded
+        prepared = equalise_batch(torch.from_numpy(raw_u8), classifier.preprocessing.equalise).numpy()
 
         def auc(images) -> float:
             probs, _ = classifier.predict_batch(images)

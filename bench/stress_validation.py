@@ -34,24 +34,15 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.errors import ModelFileError
     from pneumo_desktop.core.stress import STRESSES, stress_metrics
 
     results = {}
     for path in args.models:
-        try:
-            classifier = Classifier.load(path)
-        except ModelFileError as exc:
-            print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
+        loaded = C.load_validation(path, args.data)
+        if loaded is None:
             continue
-        split = C.model_split(classifier, args.data, path)
-        if split is None:
-            continue
-        val = split[split["split"] == "val"].reset_index(drop=True)
-        decoded = C.decode_raw(classifier, val["path"])
-        is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
-        results[Path(path).name] = stress_metrics(classifier, decoded.images[decoded.ok], is_abnormal)
+        classifier, raw_u8, is_abnormal = loaded
+        results[Path(path).name] = stress_metrics(classifier, raw_u8, is_abnormal)
         if args.record:
             classifier.metadata["validation_stress_metrics"] = results[Path(path).name]
             classifier.save(path)
