@@ -26,8 +26,6 @@ from pathlib import Path
 
 import _common as C
 
-import torch  # noqa: E402
-
 VARIANTS = {
     "fp32, channels_last": (False, True),
     "bf16 autocast, channels_last (default)": (True, True),
