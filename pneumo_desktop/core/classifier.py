@@ -123,10 +123,14 @@ class Classifier:
         return probs.double().numpy(), feats.numpy()
 
     @torch.inference_mode()
+    def raw_logits_and_features(self, batch_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (B, S, S) -> (uncalibrated ensemble logits float32 (B, K), features float32 (B, F))."""
+        logits, feats = self.logits_and_features(self.to_input(batch_u8))
+        return logits.numpy(), feats.numpy()
+
     def raw_logits(self, batch_u8: np.ndarray) -> np.ndarray:
         """Uncalibrated ensemble logits float32 (B, K), used to fit the temperature."""
-        logits, _ = self.logits_and_features(self.to_input(batch_u8))
-        return logits.numpy()
+        return self.raw_logits_and_features(batch_u8)[0]
 
     def unfamiliar_reasons(self, prepared_u8: np.ndarray, features: np.ndarray) -> list[str | None]:
         """Per image, None when it may be judged, else why it is refused: the chest X-ray

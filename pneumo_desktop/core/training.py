@@ -402,7 +402,11 @@ def train_model(
     }
     classifier = Classifier(member_models, metadata)
     val_u8 = val_x.numpy()
-    val_logits = _batched(classifier.raw_logits, val_u8)
+    # One pass gives the logits for calibration and the features for the gate below (an
+    # ensemble with many test-time views spends most of a minute on each pass over validation).
+    val_parts = [classifier.raw_logits_and_features(val_u8[i:i + 256]) for i in range(0, len(val_u8), 256)]
+    val_logits = np.concatenate([p[0] for p in val_parts], 0)
+    val_feats = np.concatenate([p[1] for p in val_parts], 0)
 
     temperature = fit_temperature(val_logits, val_y.numpy())
     probs = _softmax(val_logits / temperature)
@@ -437,7 +441,6 @@ def train_model(
     gate_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(config.seed))[:2000]]
     train_u8 = equalise_batch(images[gate_idx], prep.equalise).numpy()
     train_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], train_u8)
-    val_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], val_u8)
     gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)
     classifier.gate_tensors = gate_tensors
     if config.detector_epochs > 0:

@@ -67,3 +67,41 @@ def test_stress_metrics_leave_abnormal_images_alone_and_catch_a_haze_fooled_mode
     values = [c["auc"] for c in result["changes"].values()]
     assert result["mean_auc"] == pytest.approx(float(np.mean(values)))
     assert 0.0 <= result["mean_specificity"] <= 1.0
+
+
+class _CountingModel(_ScoresLocalContrast):
+    def __init__(self):
+        self.rows_scored = 0
+
+    def predict_batch(self, batch_u8):
+        self.rows_scored += len(batch_u8)
+        return super().predict_batch(batch_u8)
+
+
+def test_abnormal_images_are_scored_once_with_the_same_figures_as_rescoring_everything(raw_u8):
+    """Only the normals change, so only they are re-scored per change; the figures must equal
+    those of scoring the whole changed split each time, as the battery is defined."""
+    from pneumo_desktop.core.evaluation import rank_auc
+
+    is_abnormal = np.array([False, True, False, True, True, False])
+    model = _CountingModel()
+    result = stress_metrics(model, raw_u8, is_abnormal)
+    n_normal = int((~is_abnormal).sum())
+    assert model.rows_scored == len(raw_u8) + len(STRESSES) * n_normal
+
+    reference = _ScoresLocalContrast()
+    plain = equalise_batch(torch.from_numpy(raw_u8), "hist").numpy()
+    for name in STRESSES:
+        images = plain.copy()
+        images[~is_abnormal] = apply_stress(raw_u8[~is_abnormal], name, "hist")
+        p_abnormal = reference.predict_batch(images)[0][:, 1]
+        expected_spec = float(1.0 - (p_abnormal[~is_abnormal] >= 0.5).mean())
+        assert result["changes"][name]["specificity"] == expected_spec, name
+        assert result["changes"][name]["auc"] == pytest.approx(rank_auc(p_abnormal, is_abnormal)), name
+
+
+def test_stress_metrics_without_normals_or_abnormals(raw_u8):
+    only_abnormal = stress_metrics(_ScoresLocalContrast(), raw_u8, np.ones(len(raw_u8), dtype=bool))
+    assert only_abnormal["mean_specificity"] is None
+    only_normal = stress_metrics(_ScoresLocalContrast(), raw_u8, np.zeros(len(raw_u8), dtype=bool))
+    assert only_normal["mean_auc"] is None and only_normal["mean_specificity"] is not None
