@@ -404,9 +404,7 @@ def train_model(
     val_u8 = val_x.numpy()
     # One pass gives the logits for calibration and the features for the gate below (an
     # ensemble with many test-time views spends most of a minute on each pass over validation).
-    val_parts = [classifier.raw_logits_and_features(val_u8[i:i + 256]) for i in range(0, len(val_u8), 256)]
-    val_logits = np.concatenate([p[0] for p in val_parts], 0)
-    val_feats = np.concatenate([p[1] for p in val_parts], 0)
+    val_logits, val_feats = _batched(classifier.raw_logits_and_features, val_u8)
 
     temperature = fit_temperature(val_logits, val_y.numpy())
     probs = _softmax(val_logits / temperature)
@@ -502,8 +500,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
-def _batched(fn, array: np.ndarray, batch: int = 256) -> np.ndarray:
-    return np.concatenate([fn(array[i:i + batch]) for i in range(0, len(array), batch)], 0)
+def _batched(fn, array: np.ndarray, batch: int = 256):
+    """``fn`` over ``array`` in chunks of ``batch`` rows, its results concatenated along rows; a
+    ``fn`` that returns a tuple of arrays gives a tuple of concatenated arrays."""
+    parts = [fn(array[i:i + batch]) for i in range(0, len(array), batch)]
+    if parts and isinstance(parts[0], tuple):
+        return tuple(np.concatenate(column, 0) for column in zip(*parts))
+    return np.concatenate(parts, 0)
 
 
 @torch.inference_mode()
