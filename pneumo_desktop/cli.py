@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -172,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="model name stored in the file")
     t.add_argument("--test-dir", help="evaluate on this folder at the end and store the metrics")
     t.add_argument("--cache-dir", help="decoded-image cache (default: the user cache folder)")
+    t.add_argument("--init", metavar="MODEL",
+                   help="adapt this model to DATA_DIR's films: start from its weights, preprocessing and "
+                        "architecture with a short, low-learning-rate schedule (at least 40 films, 10 per class; "
+                        "--epochs, --lr, --batch-size and --seed set the schedule)")
 
     e = sub.add_parser("evaluate", help="evaluate a model on a labelled folder")
     e.add_argument("data_dir")
@@ -261,10 +264,11 @@ def cmd_predict(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.init:
+        return cmd_finetune(args)
     from .core.errors import DatasetError
     from .core.preprocess import AugmentConfig
-    from .core.training import TrainingConfig, TrainingFinished, prepare_tables, train_model
-    from .core import training as tr
+    from .core.training import TrainingConfig, prepare_tables, train_model
     from .paths import user_cache_dir
 
     try:
@@ -300,27 +304,42 @@ def cmd_train(args) -> int:
         table = prepare_tables(args.data_dir, config)
     except DatasetError as exc:
         raise CliError(f"cannot train: {exc}") from None
-    command = "pneumo-desktop " + " ".join(shlex.quote(a) for a in args.argv)
+    from .core.provenance import portable_command
+
+    command = portable_command(args.argv)  # no folder of this machine goes into the model file
     cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
+    events = train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem)
+    return _finish_training(args, out, events)
+
+
+def _finish_training(args, out: Path, events) -> int:
+    """Print a training generator's progress to stderr, then write its model to ``out``
+    (atomically, only once training has finished: a cancelled run writes nothing)."""
+    from .core.errors import DatasetError
+    from .core import training as tr
+
     finished = None
     try:
-        for event in train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem):
+        for event in events:
             if isinstance(event, tr.DataReady):
                 print(f"data: {event.n_train} train {event.train_counts}, {event.n_val} validation "
                       f"{event.val_counts}, {len(event.unreadable)} unreadable "
                       f"(decoded in {event.decode_seconds:.0f} s)", file=sys.stderr)
                 for path, message in list(event.unreadable.items())[:10]:
                     print(f"  skipped: {message}", file=sys.stderr)
+                if len(event.unreadable) > 10:
+                    print(f"  … and {len(event.unreadable) - 10} more", file=sys.stderr)
             elif isinstance(event, tr.EpochDone):
                 auc = "n/a" if event.val_auc is None else f"{event.val_auc:.4f}"
+                val = ("val: none held out" if math.isnan(event.val_loss) else
+                       f"val loss {event.val_loss:.4f} acc {event.val_accuracy:.4f} auc {auc}")
                 print(f"member {event.member + 1} epoch {event.epoch}/{event.epochs}: train loss "
-                      f"{event.train_loss:.4f} acc {event.train_accuracy:.4f} | val loss {event.val_loss:.4f} "
-                      f"acc {event.val_accuracy:.4f} auc {auc} | lr {event.learning_rate:.2e} | "
+                      f"{event.train_loss:.4f} acc {event.train_accuracy:.4f} | {val} | lr {event.learning_rate:.2e} | "
                       f"{event.elapsed_s:.0f} s, ETA {event.eta_s:.0f} s{' *' if event.is_best else ''}",
                       file=sys.stderr, flush=True)
             elif isinstance(event, tr.StatusMessage):
                 print(event.text, file=sys.stderr, flush=True)
-            elif isinstance(event, TrainingFinished):
+            elif isinstance(event, tr.TrainingFinished):
                 finished = event
     except DatasetError as exc:
         raise CliError(f"cannot train: {exc}") from None
@@ -332,13 +351,80 @@ def cmd_train(args) -> int:
     if args.test_dir:
         report = _evaluate_folder(classifier, args.test_dir, None)
         classifier.metadata["test_metrics"] = {k: v for k, v in report.items() if k != "roc"}
-        classifier.metadata["test_metrics"]["data_dir"] = str(args.test_dir)
     _save_model(classifier, out)
     vm = finished.validation_metrics
+    if finished.comparison is not None:
+        print(_comparison_lines(finished.comparison), file=sys.stderr)
     print(f"saved {out} in {finished.seconds:.0f} s: validation accuracy {vm['accuracy']:.4f}, "
           f"AUC {vm['auc']}, threshold {classifier.threshold:.3f}, temperature {classifier.temperature:.3f}",
           file=sys.stderr)
     return 0
+
+
+def _comparison_lines(comparison) -> str:
+    """The parent and the adapted model on the same held-out local films, as a small table."""
+    def fmt(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    lines = [f"held-out local films ({len(comparison.paths)}): {comparison.how}",
+             f"  {'model':<10} {'AUC':>6} {'accuracy':>9} {'sensitivity':>12} {'specificity':>12}"]
+    for label, report in (("parent", comparison.parent_report), ("adapted", comparison.adapted_report)):
+        lines.append(f"  {label:<10} {fmt(report.get('auc')):>6} {fmt(report.get('accuracy')):>9} "
+                     f"{fmt(report.get('recall')):>12} {fmt(report.get('specificity')):>12}")
+    return "\n".join(lines)
+
+
+# Options that describe a network trained from scratch; a fine-tune takes them from --init.
+_RECIPE_OPTIONS = ("--input-size", "--equalise", "--widths", "--members", "--snapshots", "--tta",
+                   "--label-smoothing", "--no-augment", "--augment-after-equalise", "--aspect-jitter", "--haze",
+                   "--mixup", "--raw-noise", "--zoom-range", "--shift", "--border-mask", "--detector-epochs",
+                   "--classes", "--min-sensitivity")
+
+
+def _given_options(argv: list[str]) -> set[str]:
+    return {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+
+
+def cmd_finetune(args) -> int:
+    """``train DATA --init MODEL --out FILE``: adapt MODEL to the labelled films of DATA."""
+    from .core.dataset import scan_labelled_folder
+    from .core.errors import DatasetError
+    from .core.finetune import FineTuneConfig, check_local_folder, finetune_model
+    from .core.provenance import portable_command
+    from .paths import user_cache_dir
+
+    given = _given_options(args.argv)
+    clash = [o for o in _RECIPE_OPTIONS if o in given]
+    if clash:
+        raise CliError(f"{clash[0]} cannot be used with --init: a fine-tune keeps the --init model's "
+                       "architecture, preprocessing and recipe")
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise CliError(f"--out {out} is a folder; give a file path")
+    init = Path(args.init)
+    if out.exists() and init.exists() and out.resolve() == init.resolve():
+        raise CliError("--out is the --init model itself; write the adapted model to a new file")
+    try:
+        parent = _load_classifier(str(init))
+    except CliError as exc:
+        raise CliError(f"--init: {exc}", exc.code) from None
+    defaults = FineTuneConfig()
+    config = FineTuneConfig(
+        epochs=args.epochs if "--epochs" in given else defaults.epochs,
+        learning_rate=args.lr if "--lr" in given else defaults.learning_rate,
+        batch_size=args.batch_size if "--batch-size" in given else defaults.batch_size,
+        val_fraction=args.val_fraction if "--val-fraction" in given else defaults.val_fraction,
+        seed=args.seed, bf16=defaults.bf16 and not args.no_bf16)
+    try:
+        config.validate()
+        table = scan_labelled_folder(args.data_dir)
+        check_local_folder(table, parent)
+    except DatasetError as exc:
+        raise CliError(f"cannot adapt: {exc}") from None
+    cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
+    events = finetune_model(table, parent, config, cache_dir=cache, command=portable_command(args.argv),
+                            name=args.name or out.stem)
+    return _finish_training(args, out, events)
 
 
 def _evaluate_folder(classifier, data_dir: str, threshold: float | None) -> dict:
@@ -378,7 +464,6 @@ def cmd_evaluate(args) -> int:
         if args.threshold is not None:
             raise CliError("--record stores metrics at the model's own threshold; drop --threshold")
         classifier.metadata["test_metrics"] = {k: v for k, v in report.items() if k != "roc"}
-        classifier.metadata["test_metrics"]["data_dir"] = str(args.data_dir)
         classifier.metadata["test_metrics"]["precision_path"] = classifier.precision
         _save_model(classifier, args.model)
         print(f"recorded the metrics in {args.model}", file=sys.stderr)

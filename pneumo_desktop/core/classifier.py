@@ -176,8 +176,12 @@ class Classifier:
         return out
 
     def save(self, path: str | Path) -> None:
-        """Atomically write this classifier as a model file."""
-        save_model_file(path, self.tensors(), self.metadata)
+        """Atomically write this classifier as a model file.
+
+        Afterwards ``metadata`` is what the file holds (machine paths scrubbed, see
+        ``core/provenance.py``), so ``version`` matches the file's when it is loaded again.
+        """
+        self.metadata = save_model_file(path, self.tensors(), self.metadata)
 
     @classmethod
     def load(cls, path: str | Path) -> "Classifier":

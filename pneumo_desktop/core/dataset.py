@@ -58,6 +58,18 @@ def _subtype_label(folder_label: str, path: Path) -> str:
     )
 
 
+def subtype_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (from ``scan_labelled_folder`` with the ``folders`` scheme) relabelled as the
+    ``subtype`` scheme would have read it: NORMAL stays, every other label becomes BACTERIA or
+    VIRUS from the file name. Same rows, columns and order as that scan.
+
+    Raises DatasetError naming the first file whose name does not tell the subtype.
+    """
+    out = table.copy()
+    out["label"] = [_subtype_label(label, Path(path)) for path, label in zip(table["path"], table["label"])]
+    return out.sort_values(["label", "path"], ignore_index=True)[TABLE_COLUMNS]
+
+
 def scan_labelled_folder(root: str | Path, class_scheme: str = "folders", split: str = "train") -> pd.DataFrame:
     """Scan ``root/<CLASS>/**/<file>`` into a table.
 
@@ -165,6 +177,37 @@ def grouped_split(table: pd.DataFrame, val_fraction: float = 0.1, seed: int = 0)
                 f"too few patients to give the {split} split every class (missing: {', '.join(sorted(missing))})"
             )
     return out
+
+
+def grouped_folds(table: pd.DataFrame, k: int, seed: int = 0) -> np.ndarray:
+    """Fold numbers int64 (N,) in [0, k) for cross-fitting: no patient and no identical image in
+    two folds, and each class spread evenly (groups, shuffled with ``seed``, go one by one to the
+    fold that holds the fewest images of their majority class so far). Raises DatasetError when
+    some fold would miss a class."""
+    if k < 2:
+        raise DatasetError("cross-fitting needs at least two folds")
+    frame = table.reset_index(drop=True)
+    groups = _group_ids(frame)
+    frame = frame.assign(_group=groups)
+    rng = np.random.default_rng(seed)
+    group_label = frame.groupby("_group")["label"].agg(lambda s: s.value_counts().idxmax())
+    group_size = frame.groupby("_group").size()
+    fold_of_group: dict[int, int] = {}
+    for label in sorted(group_label.unique()):
+        members = np.array(sorted(group_label.index[group_label == label]))
+        rng.shuffle(members)
+        load = np.zeros(k, dtype=np.int64)
+        for g in members:
+            fold = int(np.argmin(load))
+            fold_of_group[int(g)] = fold
+            load[fold] += int(group_size[g])
+    folds = np.array([fold_of_group[int(g)] for g in groups], dtype=np.int64)
+    for fold in range(k):
+        missing = set(frame["label"]) - set(frame.loc[folds == fold, "label"])
+        if missing:
+            raise DatasetError(f"too few patients to put every class in each of {k} folds "
+                               f"(missing: {', '.join(sorted(missing))})")
+    return folds
 
 
 def check_trainable(table: pd.DataFrame, min_per_class: int = 2) -> None:

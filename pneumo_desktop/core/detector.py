@@ -15,6 +15,11 @@ question.
   gratings, mosaics of four X-rays, X-rays rotated by 90° or 270°, upside down, inverted, or
   cut down to a small patch, textured ovals on a dark background (as CT or MRI slices look) and
   speckled fans (as ultrasound images look).
+* **Real films of other hospitals** (optional, ``outside_u8``): adult, portable, supine films with
+  lines, tubes and markers, drawn for half of each batch's positives, so the detector learns what
+  a chest film is rather than what one hospital's films look like.
+* **Lateral views** (optional, ``lateral_u8``): a third class, so a lateral film is refused with
+  its own reason ("lateral view: this model reads frontal films only").
 * **Input**: what the classifier sees (the prepared uint8 image), shrunk to ``DETECTOR_SIZE``
   px by area averaging and histogram-equalised again, so the detector reads layout, not
   exposure or fine texture.
@@ -43,6 +48,17 @@ from .stress import STRESSES, apply_stress
 DETECTOR_SIZE = DETECTOR_INPUT_SIZE
 DETECTOR_WIDTHS = (8, 16, 32, 64)
 REFUSE_AT = 0.5
+#: The detector's outputs, in order. Files made before lateral views were a class of their own
+#: have the first two only.
+FRONTAL, NOT_XRAY, LATERAL = 0, 1, 2
+CLASSES_WITH_LATERAL = ["frontal chest X-ray", "not a chest X-ray", "lateral chest X-ray"]
+CLASSES_WITHOUT_LATERAL = CLASSES_WITH_LATERAL[:2]
+LATERAL_MESSAGE = "lateral view: this model reads frontal films only"
+#: Share of each batch's positives drawn from real films of other hospitals, when given: half,
+#: whatever their number, so that a few hundred outside films weigh as much as the home split.
+OUTSIDE_SHARE = 0.5
+#: Lateral views per batch, as a share of the positives.
+LATERAL_SHARE = 0.25
 # Equalised images are close to uniform on [0, 1]: mean 0.5, standard deviation 1/sqrt(12).
 _MEAN, _STD = 0.5, 0.29
 
@@ -238,6 +254,22 @@ def _as_prepared(batch: torch.Tensor, equalise: str) -> torch.Tensor:
     return equalise_batch(batch, equalise)
 
 
+def _mix_in_outside(home_u8: torch.Tensor, outside: dict[str, torch.Tensor], g: torch.Generator) -> torch.Tensor:
+    """uint8 (B, S, S) home films -> uint8 (B, S, S) with ``OUTSIDE_SHARE`` of the rows replaced
+    by films drawn from ``outside`` (a source chosen uniformly, then a film within it)."""
+    out = home_u8.clone()
+    n = round(OUTSIDE_SHARE * len(out))
+    if n == 0:
+        return out
+    names = sorted(outside)
+    source = torch.randint(len(names), (n,), generator=g)
+    for k, name in enumerate(names):
+        rows = torch.nonzero(source == k).flatten()
+        if len(rows):
+            out[rows] = outside[name][torch.randint(len(outside[name]), (len(rows),), generator=g)]
+    return out
+
+
 @dataclass(frozen=True)
 class DetectorStep:
     """A progress step of ``train_detector``: epoch ``epoch`` (1-based) of ``epochs`` done, with
@@ -259,17 +291,28 @@ class DetectorStep:
 
 
 def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalise: str, epochs: int, seed: int,
-                   batch_size: int = 128) -> Generator[DetectorStep, None, tuple[dict[str, torch.Tensor], dict]]:
+                   batch_size: int = 128, outside_u8: dict[str, torch.Tensor] | None = None,
+                   lateral_u8: torch.Tensor | None = None,
+                   ) -> Generator[DetectorStep, None, tuple[dict[str, torch.Tensor], dict]]:
     """Train the detector; a generator that yields a ``DetectorStep`` per epoch and one for the
     final check, and returns (tensors for the model file, metadata). Closing it stops the training.
 
     raw_train_u8, raw_val_u8: uint8 (N, S, S) un-equalised images at the model's input size;
     ``equalise``: the model's equalisation mode, applied as in prediction.
+    outside_u8: optional real frontal chest films of other hospitals, by source name, uint8
+    (N_k, S, S) un-equalised: more positives, drawn for ``OUTSIDE_SHARE`` of each batch's positives
+    (each source equally often) so that portable, adult and device-laden films count as chest
+    films. lateral_u8: optional lateral chest views, uint8 (N, S, S): with them the detector has a
+    third class, so a lateral view is refused as a lateral view, not as "not a chest X-ray".
+    Without either, training is exactly that of earlier versions.
     """
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(20_000 + seed)
     torch.manual_seed(20_000 + seed)
-    model = ChestCNN(2, DETECTOR_WIDTHS, dropout=0.2)
+    outside = {name: images for name, images in (outside_u8 or {}).items() if len(images)}
+    has_lateral = lateral_u8 is not None and len(lateral_u8) > 0
+    classes = CLASSES_WITH_LATERAL if has_lateral else CLASSES_WITHOUT_LATERAL
+    model = ChestCNN(len(classes), DETECTOR_WIDTHS, dropout=0.2)
     optimiser = torch.optim.AdamW(model.parameters(), lr=PEAK_LEARNING_RATE, weight_decay=1e-4)
     half = max(1, batch_size // 2)
     steps_per_epoch = max(MIN_STEPS_PER_EPOCH, math.ceil(len(raw_train_u8) / half))
@@ -288,12 +331,27 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
             for group in optimiser.param_groups:
                 group["lr"] = lr
             idx = order[b * half:(b + 1) * half]
-            positives = acquire_batch(raw_train_u8[idx], POSITIVE_AUGMENTATION, generator)
+            raw_positives = raw_train_u8[idx]
+            if outside:
+                raw_positives = _mix_in_outside(raw_positives, outside, generator)
+            positives = acquire_batch(raw_positives, POSITIVE_AUGMENTATION, generator)
             positives = augment_batch(positives, POSITIVE_AUGMENTATION, generator)
             negatives = generate_negatives(raw_train_u8, len(idx), generator)
             negatives = augment_batch(negatives, NEGATIVE_AUGMENTATION, generator)
-            x = detector_input(torch.cat([_as_prepared(positives, equalise), _as_prepared(negatives, equalise)]))
-            y = torch.cat([torch.zeros(len(idx)), torch.ones(len(idx))]).long()
+            parts = [_as_prepared(positives, equalise), _as_prepared(negatives, equalise)]
+            labels = [torch.full((len(idx),), FRONTAL), torch.full((len(idx),), NOT_XRAY)]
+            if has_lateral:
+                n_lateral = max(1, round(LATERAL_SHARE * len(idx)))
+                pick = torch.randint(len(lateral_u8), (n_lateral,), generator=generator)
+                laterals = acquire_batch(lateral_u8[pick], POSITIVE_AUGMENTATION, generator)
+                # Either side may face the detector: a left and a right lateral are mirror images.
+                flip = torch.rand(n_lateral, generator=generator) < 0.5
+                laterals = torch.where(flip.view(-1, 1, 1), torch.flip(laterals, (2,)), laterals)
+                laterals = augment_batch(laterals, POSITIVE_AUGMENTATION, generator)
+                parts.append(_as_prepared(laterals, equalise))
+                labels.append(torch.full((n_lateral,), LATERAL))
+            x = detector_input(torch.cat(parts))
+            y = torch.cat(labels).long()
             loss = F.cross_entropy(model(x), y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -303,7 +361,7 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
         yield DetectorStep(epoch + 1, epochs, loss_sum / steps_per_epoch)
     model.eval()
     tensors = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    detector = XrayDetector(tensors, {"refuse_at": REFUSE_AT})
+    detector = XrayDetector(tensors, {"refuse_at": REFUSE_AT, "classes": classes})
 
     # What it costs on real X-rays the model never trained on: the validation split, as it is
     # and under each stress change (core/stress.py). Reported, never used to choose anything.
@@ -320,6 +378,9 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
         "refuse_at": REFUSE_AT,
         "epochs": epochs,
         "n_positive": int(len(raw_train_u8)),
+        "classes": classes,
+        "n_outside_positive": {name: int(len(images)) for name, images in outside.items()},
+        "n_lateral": int(len(lateral_u8)) if has_lateral else 0,
         "negative_kinds": list(NEGATIVE_KINDS),
         "validation_refused": refused,
         "validation_stress_refused": stress_refused,
@@ -335,7 +396,8 @@ class XrayDetector:
 
     def __init__(self, tensors: dict[str, torch.Tensor], meta: dict, name: str = "model"):
         widths = meta.get("widths", list(DETECTOR_WIDTHS))
-        network = ChestCNN(2, widths, dropout=0.0)
+        self.classes = list(meta.get("classes", CLASSES_WITHOUT_LATERAL))
+        network = ChestCNN(len(self.classes), widths, dropout=0.0)
         try:
             network.load_state_dict(tensors, strict=True)
         except RuntimeError as exc:
@@ -347,18 +409,37 @@ class XrayDetector:
         # channels_last: three times faster than the default layout for this small network.
         self._inference = fold_batchnorm(network).to(memory_format=torch.channels_last)
 
+    @property
+    def knows_laterals(self) -> bool:
+        """True when lateral views are a class of their own (files made from version 0.13 on)."""
+        return len(self.classes) > LATERAL
+
     @torch.inference_mode()
-    def p_not_xray(self, prepared_u8: np.ndarray | torch.Tensor) -> np.ndarray:
-        """float64 (B,) in [0, 1]: the probability that each prepared image is not a chest X-ray."""
+    def probabilities(self, prepared_u8: np.ndarray | torch.Tensor) -> np.ndarray:
+        """float64 (B, C) rows summing to 1 over ``classes``: frontal chest X-ray, not a chest
+        X-ray and, where the detector knows them, lateral view."""
         if len(prepared_u8) == 0:
-            return np.zeros(0)
+            return np.zeros((0, len(self.classes)))
         logits = torch.cat([self._inference(detector_input(prepared_u8[i:i + 256])
                                             .contiguous(memory_format=torch.channels_last))
                             for i in range(0, len(prepared_u8), 256)])
-        return torch.softmax(logits.float(), 1)[:, 1].double().numpy()
+        return torch.softmax(logits.float(), 1).double().numpy()
+
+    def p_not_xray(self, prepared_u8: np.ndarray | torch.Tensor) -> np.ndarray:
+        """float64 (B,) in [0, 1]: the probability that each prepared image is not a frontal chest
+        X-ray (anything else, a lateral view included)."""
+        return 1.0 - self.probabilities(prepared_u8)[:, FRONTAL]
 
     def reasons(self, prepared_u8: np.ndarray | torch.Tensor) -> list[str | None]:
-        """Per image: None when it looks like a chest X-ray, else the reason to refuse it."""
-        return [None if p < self.refuse_at else
-                f"it does not look like a frontal chest X-ray (image check {100 * p:.0f}% sure)"
-                for p in self.p_not_xray(prepared_u8)]
+        """Per image: None when it looks like a frontal chest X-ray, else the reason to refuse it:
+        a lateral view (``LATERAL_MESSAGE``) when that is the likelier of the other classes."""
+        out: list[str | None] = []
+        for row in self.probabilities(prepared_u8):
+            p_other = 1.0 - row[FRONTAL]
+            if p_other < self.refuse_at:
+                out.append(None)
+            elif self.knows_laterals and row[LATERAL] >= row[NOT_XRAY]:
+                out.append(f"{LATERAL_MESSAGE} (image check {100 * row[LATERAL]:.0f}% sure)")
+            else:
+                out.append(f"it does not look like a frontal chest X-ray (image check {100 * p_other:.0f}% sure)")
+        return out

@@ -585,7 +585,9 @@ def format_metrics_table(report: dict) -> str:
     """Render a report from :func:`evaluate_arrays` as a plain-text table.
 
     One row per metric -- metric, value, 95 % CI -- followed by per-class recall. Undefined
-    values print as ``n/a``; metrics without an interval print ``-`` in the CI column.
+    values print as ``n/a``; metrics without an interval print ``-`` in the CI column. A report
+    with ``class_mapping`` (``{model class: label}``, see ``core/evaluate.py``) ends with a line
+    per merged label saying which of the model's classes were counted as it.
     """
 
     def fmt(v) -> str:
@@ -621,4 +623,11 @@ def format_metrics_table(report: dict) -> str:
 
     out = [line(header), sep.join("-" * w for w in widths)]
     out.extend(line(r) for r in rows)
+    merged: dict[str, list[str]] = {}
+    for source, target in (report.get("class_mapping") or {}).items():
+        merged.setdefault(str(target), []).append(str(source))
+    for target, sources in merged.items():
+        names = sources[0] if len(sources) == 1 else ", ".join(sources[:-1]) + " and " + sources[-1]
+        out.append(f"Classes merged: the model's {names} answers count as {target} "
+                   f"(the images' labels do not tell them apart)")
     return "\n".join(out)

@@ -35,17 +35,25 @@ REQUIRED_KEYS = {
 }
 
 
-def save_model_file(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
-    """Write ``tensors`` and ``metadata`` (JSON-serialisable) to ``path`` atomically."""
+def save_model_file(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict) -> dict:
+    """Write ``tensors`` and ``metadata`` (JSON-serialisable) to ``path`` atomically.
+
+    The metadata written is ``provenance.scrub_metadata`` of ``metadata``: no folder or absolute
+    path of this machine reaches a file, whoever filled the metadata in. The tensors are written
+    as given. ``metadata`` itself is not modified; returns the metadata as written.
+    """
     from safetensors.torch import save
 
-    metadata = dict(metadata, format=FORMAT_NAME, format_version=FORMAT_VERSION)
+    from .provenance import scrub_metadata
+
+    metadata = scrub_metadata(dict(metadata, format=FORMAT_NAME, format_version=FORMAT_VERSION))
     validate_metadata(metadata)
     blob = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
                 metadata={"pneumo_desktop": json.dumps(metadata, sort_keys=True)})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, blob)
+    return metadata
 
 
 def _describe_foreign(head: bytes) -> str | None:
@@ -183,13 +191,18 @@ def _fraction_or_none(value) -> bool:
 
 
 def _detector_ok(detector) -> bool:
-    """``detector``: ``{"input_size": 64, "widths": [4 ints], "refuse_at": (0, 1)}`` plus optional
+    """``detector``: ``{"input_size": 64, "widths": [4 ints], "refuse_at": (0, 1)}``, optional
+    ``classes`` (2 or 3 names: frontal, not an X-ray[, lateral]), plus optional
     figures (``validation_refused`` in [0, 1], ``validation_stress_refused``: {name: [0, 1]})."""
     if not isinstance(detector, dict) or detector.get("input_size") != DETECTOR_INPUT_SIZE:
         return False
     widths = detector.get("widths")
     if not (isinstance(widths, list) and len(widths) == 4
             and all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in widths)):
+        return False
+    classes = detector.get("classes")
+    if classes is not None and not (isinstance(classes, list) and 2 <= len(classes) <= 3
+                                    and all(isinstance(c, str) and 0 < len(c) <= 64 for c in classes)):
         return False
     refuse_at = detector.get("refuse_at")
     if not (isinstance(refuse_at, (int, float)) and not isinstance(refuse_at, bool) and 0.0 < refuse_at < 1.0):

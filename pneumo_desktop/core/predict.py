@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import Classifier
+from .detector import LATERAL_MESSAGE
 from .decode import STATUS_ERROR, STATUS_OK, STATUS_UNSUPPORTED, DecodedInput, DecodeQueue
 from .imageio import list_input_files
 
@@ -122,7 +123,8 @@ def _infer_batch(classifier: Classifier, batch: list[DecodedInput], threshold: f
             record.infer_ms = infer_ms
             if reason is not None:
                 record.status = STATUS_UNSUPPORTED
-                record.message = f"not a chest X-ray: {reason}"
+                # A lateral view is a chest X-ray, just not one this model reads.
+                record.message = reason if reason.startswith(LATERAL_MESSAGE) else f"not a chest X-ray: {reason}"
             else:
                 record.probabilities = {c: float(p) for c, p in zip(classifier.classes, prob_row)}
                 record.probability = float(1.0 - prob_row[classifier.normal_index])

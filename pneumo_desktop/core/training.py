@@ -211,10 +211,14 @@ class DecodeProgress:
 
 @dataclass
 class TrainingFinished:
+    """The end of a run. comparison: for a fine-tune (core/finetune.py), the parent and the
+    adapted model on the same held-out local films (a ``LocalComparison``); else None."""
+
     classifier: Classifier
     history: list[dict]
     validation_metrics: dict
     seconds: float
+    comparison: object | None = None
 
 
 TrainingEvent = DataReady | BatchDone | EpochDone | StatusMessage | DecodeProgress | TrainingFinished
@@ -317,21 +321,7 @@ def train_model(
                 for group in optimiser.param_groups:
                     group["lr"] = lr
                 idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-                batch = images[idx]
-                if config.augment and config.augmentation.acquires:
-                    # A different exposure or detector changes the raw image, before equalisation.
-                    batch = acquire_batch(batch, config.augmentation, gen)
-                if config.augment and config.augment_after_equalise:
-                    # Intensity changes survive on top of the equalised image, so the model also
-                    # learns to ignore the residual, non-monotonic differences equalisation leaves.
-                    augmented = augment_batch(equalise_batch(batch, prep.equalise), config.augmentation, gen)
-                    x = unit_to_model_input(augmented.unsqueeze(1), prep)
-                else:
-                    if config.augment:
-                        augmented = augment_batch(batch, config.augmentation, gen)
-                        batch = torch.round(augmented * 255.0).to(torch.uint8)
-                    x = to_model_input(equalise_batch(batch, prep.equalise), prep)
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = training_input(images[idx], config, prep, gen)
                 y = labels[idx]
                 mix = None
                 if config.mixup_alpha > 0:
@@ -473,6 +463,46 @@ def train_model(
         "history": history,
     }
     yield TrainingFinished(classifier, history, val_metrics, seconds)
+
+
+def training_input(batch_u8: torch.Tensor, config: TrainingConfig, prep: Preprocessing,
+                   gen: torch.Generator) -> torch.Tensor:
+    """uint8 (B, S, S) raw (un-equalised) training images -> float32 (B, 1, S, S) network input,
+    channels_last, with the run's augmentation drawn from ``gen``."""
+    batch = batch_u8
+    if config.augment and config.augmentation.acquires:
+        # A different exposure or detector changes the raw image, before equalisation.
+        batch = acquire_batch(batch, config.augmentation, gen)
+    if config.augment and config.augment_after_equalise:
+        # Intensity changes survive on top of the equalised image, so the model also
+        # learns to ignore the residual, non-monotonic differences equalisation leaves.
+        augmented = augment_batch(equalise_batch(batch, prep.equalise), config.augmentation, gen)
+        x = unit_to_model_input(augmented.unsqueeze(1), prep)
+    else:
+        if config.augment:
+            augmented = augment_batch(batch, config.augmentation, gen)
+            batch = torch.round(augmented * 255.0).to(torch.uint8)
+        x = to_model_input(equalise_batch(batch, prep.equalise), prep)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def config_from_dict(data: dict) -> TrainingConfig:
+    """The TrainingConfig a model file's ``training.config`` describes (unknown keys ignored, so
+    files written by other versions still load); raises DatasetError when it is malformed."""
+    known = {f for f in TrainingConfig.__dataclass_fields__}
+    try:
+        values = {k: v for k, v in data.items() if k in known}
+        augmentation = dict(values.pop("augmentation", {}) or {})
+        aug_known = set(AugmentConfig.__dataclass_fields__)
+        aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
+                               for k, v in augmentation.items() if k in aug_known})
+        if "widths" in values:
+            values["widths"] = tuple(values["widths"])
+        if "tta_shifts" in values:
+            values["tta_shifts"] = [tuple(v) for v in values["tta_shifts"]]
+        return TrainingConfig(**values, augmentation=aug)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DatasetError(f"the model file's training recipe cannot be read ({exc})") from None
 
 
 def _decode_with_progress(paths, prep: Preprocessing, cache_dir) -> Generator[DecodeProgress, None, DecodedImages]:

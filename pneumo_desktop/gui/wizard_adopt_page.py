@@ -160,9 +160,8 @@ class AdoptPage(WizardPage):
         classifier.metadata["name"] = sanitise_model_name(self.name_edit.text())
         result = wizard.evaluation_page.results.get("new")
         if result is not None and wizard.test_dir:
-            metrics = {k: v for k, v in result.report.items() if k != "roc"}
-            metrics["data_dir"] = str(wizard.test_dir)
-            classifier.metadata["test_metrics"] = metrics
+            # Not the test folder's path: a shared model file must not name this site's folders.
+            classifier.metadata["test_metrics"] = {k: v for k, v in result.report.items() if k != "roc"}
         try:
             classifier.save(path)
         except (OSError, ModelFileError, ValueError) as exc:

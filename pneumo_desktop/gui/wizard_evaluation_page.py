@@ -301,9 +301,14 @@ class EvaluationPage(WizardPage):
             self.compare_label.setText(self.tr("The active model ({name}) could not be evaluated on these "
                                                "images: {msg}").format(name=active.name, msg=self.active_error))
         elif "active" in self.results:
-            self.compare_label.setText(self.tr(
+            text = self.tr(
                 "Active model: {name}, threshold {t:.3f}. Where the 95% intervals overlap, the "
-                "difference may be due to chance.").format(name=active.name, t=active.threshold))
+                "difference may be due to chance.").format(name=active.name, t=active.threshold)
+            merged = self.results["active"].report.get("class_mapping") or {}
+            if merged:
+                text += " " + self.tr("Its {classes} answers count as {label} here.").format(
+                    classes=" / ".join(merged), label=" / ".join(sorted(set(merged.values()))))
+            self.compare_label.setText(text)
         elif self.state == "running":
             self.compare_label.setText(self.tr("The active model ({name}) is evaluated next.").format(name=active.name))
         else:

@@ -225,7 +225,12 @@ def evaluation_run(new_model, active_model, test_dir: str | Path | None, val_tab
                    train_table: pd.DataFrame | None = None,
                    n_bootstrap: int = 1000) -> Generator:
     """Evaluate the new model, then the active one, on the test folder or else the validation
-    rows. A failure of the active model (other classes, …) is reported, not raised."""
+    rows. A failure of the active model (other classes, …) is reported, not raised.
+
+    Both models are scored in the images' own classes: an active NORMAL / BACTERIA / VIRUS model
+    on NORMAL / PNEUMONIA images has its abnormal answers counted as PNEUMONIA (its report then
+    carries ``class_mapping``), even where the file names tell the subtype, so that accuracy
+    means the same for the two models."""
     if test_dir:
         if train_table is not None:
             test_table = scan_labelled_folder(test_dir)
@@ -234,7 +239,7 @@ def evaluation_run(new_model, active_model, test_dir: str | Path | None, val_tab
             yield OverlapCheck(len(test_table), overlap)
 
         def source(model):
-            return evaluate_folder(model, test_dir, n_bootstrap=n_bootstrap)
+            return evaluate_folder(model, test_dir, n_bootstrap=n_bootstrap, subtypes_from_names=False)
     else:
         if val_table is None:
             raise DatasetError("no validation split to evaluate on")

@@ -130,8 +130,8 @@ class TrainingPage(WizardPage):
         self._ticker.start()
         self._tick()
         table = wizard.table
-        data_dir = wizard.data_dir
-        command = f"PneumoDesktop training wizard on {data_dir}"
+        # No folder in the recorded command: the model file may be shared beyond this site.
+        command = "PneumoDesktop training wizard"
         self._job.start(lambda: training_run(table, config, cache_dir=user_cache_dir(), command=command,
                                              name="model"))
         self.completeChanged.emit()

@@ -3,6 +3,7 @@ evaluation page's plots and threshold slider, cancelling, and saving the new mod
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -245,6 +246,34 @@ def test_training_shows_curves_then_evaluation_with_confusion_matrix_and_slider(
     assert ev.threshold() == pytest.approx(round(wizard.finished_training.classifier.threshold, 3))
 
 
+def test_a_three_class_active_model_is_compared_in_the_new_models_two_classes(qtbot, tiny_model_path,
+                                                                             labelled_folder):
+    """An active NORMAL / BACTERIA / VIRUS model on NORMAL / PNEUMONIA validation images: its
+    abnormal answers count as PNEUMONIA, and the page says so instead of failing."""
+    import torch
+
+    two = Classifier.load(tiny_model_path)
+    tensors = two.tensors()
+    for key in [k for k in tensors if k.startswith("member") and k.endswith((".head.weight", ".head.bias"))]:
+        rows = tensors[key]  # NORMAL, PNEUMONIA -> BACTERIA, NORMAL, VIRUS (both copies of PNEUMONIA)
+        tensors[key] = torch.stack([rows[1], rows[0], rows[1]])
+    metadata = dict(two.metadata, classes=["BACTERIA", "NORMAL", "VIRUS"], normal_class="NORMAL")
+    wizard = _open_wizard(qtbot, Classifier.from_parts(tensors, metadata))
+    try:
+        _train(qtbot, wizard, labelled_folder, epochs=1)
+        _evaluate(qtbot, wizard)
+        ev = wizard.evaluation_page
+        assert ev.active_error is None
+        active = ev.results["active"].report
+        assert active["classes"] == ["NORMAL", "PNEUMONIA"] and active["n"] == ev.results["new"].report["n"]
+        assert active["class_mapping"] == {"BACTERIA": "PNEUMONIA", "VIRUS": "PNEUMONIA"}
+        assert "BACTERIA / VIRUS answers count as PNEUMONIA" in ev.compare_label.text()
+        assert ev.table.item(2, 2).text().endswith("%")  # the active model's accuracy is shown
+    finally:
+        wizard.stop_workers()
+        assert not wizard.threads_running()
+
+
 def test_evaluation_on_a_test_folder_flags_leaks_and_says_when_there_is_no_active_model(
         qtbot, wizard, labelled_folder, tmp_path):
     test_dir = tmp_path / "test"
@@ -272,7 +301,11 @@ def test_evaluation_on_a_test_folder_flags_leaks_and_says_when_there_is_no_activ
     wizard.button(QWizard.WizardButton.FinishButton).click()
     saved = Classifier.load(user_models_dir() / "with-test.pneumo")
     assert saved.metadata["test_metrics"]["n"] == 11
-    assert saved.metadata["test_metrics"]["data_dir"] == str(test_dir)
+    assert "data_dir" not in saved.metadata["test_metrics"]
+    # No folder of this machine (test or training data) travels with it.
+    stored = json.dumps(saved.metadata)
+    assert str(test_dir) not in stored and str(labelled_folder) not in stored
+    assert saved.metadata["training"]["command"] == "PneumoDesktop training wizard"
 
 
 @pytest.mark.parametrize("how", ["stop_button", "close_wizard"])
