@@ -13,7 +13,10 @@ class TrainingCurvesCanvas(PlotCanvas):
     """Loss and accuracy per epoch, training against validation, in two panels.
 
     ``reset(epochs)`` starts a run; ``add_epoch(...)`` appends a point to each of the four
-    lines and redraws. ``series()`` returns the plotted values (for tests and export).
+    lines and redraws; a value that is NaN (no validation films) leaves a gap in its line.
+    ``set_sections(size, labels)`` marks runs that follow one another on the epoch axis (the
+    folds of a fine-tune, then its final model), ``size`` epochs each. ``series()`` returns the
+    plotted values (for tests and export).
     """
 
     def __init__(self, parent: QWidget | None = None):
@@ -25,7 +28,9 @@ class TrainingCurvesCanvas(PlotCanvas):
             "train": self.tr("training"),
             "val": self.tr("validation"),
             "best": self.tr("best epoch"),
+            "runs": self.tr("Epoch (one band per fine-tune)"),
         }
+        self.sections: list[str] = []
         self.reset(10)
 
     def reset(self, epochs: int) -> None:
@@ -33,6 +38,7 @@ class TrainingCurvesCanvas(PlotCanvas):
         self._data: dict[str, list[float]] = {k: [] for k in
                                               ("epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy")}
         self._best: tuple[float, float] | None = None
+        self.sections = []
         self.figure.clear()
         self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
         lab = self._labels
@@ -53,11 +59,35 @@ class TrainingCurvesCanvas(PlotCanvas):
         self.ax_loss.set_ylim(0, 1)
         self.ax_acc.set_ylim(0.4, 1.0)
         self.ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        # One legend for both panels, above them, so it never hides a point.
-        legend = self.figure.legend(handles=[self.train_loss_line, self.val_loss_line, self.best_marker],
-                                    loc="outside upper center", ncols=3, fontsize=FONT, frameon=False)
+        self._add_legend([self.train_loss_line, self.val_loss_line, self.best_marker])
+        self.draw_idle()
+
+    def _add_legend(self, handles: list) -> None:
+        """One legend for both panels, above them, so it never hides a point."""
+        for old in list(self.figure.legends):
+            old.remove()
+        legend = self.figure.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize=FONT,
+                                    frameon=False)
         for text in legend.get_texts():
             text.set_color(self._fg)
+
+    def set_sections(self, size: int, labels: list[str]) -> None:
+        """Mark ``len(labels)`` runs of ``size`` epochs each: a light band behind every other run,
+        a line between runs and each run's label at the top. No run has a best epoch, so the
+        legend drops that entry."""
+        size = max(1, int(size))
+        self.sections = list(labels)
+        for ax in (self.ax_loss, self.ax_acc):
+            for i, label in enumerate(labels):
+                start = i * size + 0.5
+                if i % 2:
+                    ax.axvspan(start, start + size, color=self._fg, alpha=0.05, lw=0, zorder=0)
+                if i:
+                    ax.axvline(start, color=self._fg, alpha=0.3, lw=0.8, zorder=0)
+                ax.text(start + size / 2, 0.99, label, transform=ax.get_xaxis_transform(), ha="center", va="top",
+                        fontsize=FONT - 2, color=self._fg, alpha=0.75)
+            ax.set_xlabel(self._labels["runs"], fontsize=FONT)
+        self._add_legend([self.train_loss_line, self.val_loss_line])
         self.draw_idle()
 
     def add_epoch(self, epoch: float, train_loss: float, val_loss: float, train_accuracy: float,

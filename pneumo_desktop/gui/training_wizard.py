@@ -1,7 +1,8 @@
 """Model > Train new model…: a wizard that trains, evaluates and (on request) keeps a new model.
 
 Pages, one per file (``wizard_data_page.py`` … ``wizard_adopt_page.py``): 1 data folder, 2
-settings, 3 training with live curves, 4 evaluation against the active model, 5 name and save. Training and evaluation run on worker
+settings (start from the model in use, adapting it to the folder's films, or from scratch), 3
+training with live curves, 4 evaluation against the active model, 5 name and save. Training and evaluation run on worker
 threads; the training writes nothing, so stopping it or closing the wizard leaves every model
 file as it was. The only write is ``Classifier.save`` into the user's models folder when the
 person presses *Save model* on the last page, after which ``model_adopted(path, make_active)``
@@ -10,7 +11,9 @@ is emitted.
 ``TrainingWizard(active_classifier, parent, base_config=None)``: ``base_config`` supplies the
 defaults of the settings page and every setting the page does not show (input size, widths…).
 Without one, the wizard starts from ``recommended_config()``, the shipped default model's
-recipe; tests pass a tiny network here.
+recipe; tests pass a tiny network here. ``base_finetune`` is the schedule used when the person
+chooses to adapt the active model (``core.finetune.FineTuneConfig()`` without one; tests pass a
+one-epoch schedule).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSize, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
+from ..core.finetune import FineTuneConfig
 from ..core.training import TrainingConfig, recommended_config
 from .wizard_adopt_page import AdoptPage
 from .wizard_data_page import DataPage
@@ -36,7 +40,8 @@ class TrainingWizard(QWizard):
     model_adopted = Signal(str, bool)
 
     def __init__(self, active_classifier=None, parent: QWidget | None = None,
-                 base_config: TrainingConfig | None = None, n_bootstrap: int = 1000):
+                 base_config: TrainingConfig | None = None, n_bootstrap: int = 1000,
+                 base_finetune: FineTuneConfig | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Train a new model"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
@@ -45,12 +50,14 @@ class TrainingWizard(QWizard):
         self.setMinimumSize(QSize(960, 680))
         self.active_classifier = active_classifier
         self.base_config = base_config if base_config is not None else recommended_config()
+        self.base_finetune = base_finetune if base_finetune is not None else FineTuneConfig()
         self.n_bootstrap = int(n_bootstrap)
         # State filled in as the pages go.
         self.data_dir: str | None = None
         self.table = None            # the scanned folder (DataFrame)
         self.split_table = None      # the same with split = train / val
         self.config: TrainingConfig | None = None
+        self.finetune_config: FineTuneConfig | None = None  # set when adapting the active model
         self.test_dir: str | None = None
         self.finished_training = None  # TrainingFinished
         self.saved_path: Path | None = None
@@ -72,6 +79,10 @@ class TrainingWizard(QWizard):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(1200, 800)
+
+    def adapting(self) -> bool:
+        """True when the settings page chose to adapt the active model rather than train anew."""
+        return self.finetune_config is not None and self.active_classifier is not None
 
     # ----- closing --------------------------------------------------------------------------
     @Slot()

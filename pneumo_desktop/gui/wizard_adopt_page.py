@@ -60,13 +60,57 @@ class AdoptPage(WizardPage):
         wizard.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Save model"))
         classifier = wizard.finished_training.classifier
         if not self.name_edit.text():
-            self.name_edit.setText(default_model_name(classifier.classes, _dt.datetime.now().strftime("%Y-%m-%d-%H%M")))
+            when = _dt.datetime.now().strftime("%Y-%m-%d-%H%M")
+            parent = wizard.active_classifier if wizard.adapting() else None
+            name = sanitise_model_name(f"{parent.name}-adapted-{when}") if parent is not None else ""
+            self.name_edit.setText(name or default_model_name(classifier.classes, when))
         self.save_error.clear_message()
         self.summary_label.setText(self._summary_text())
         self._update_target()
 
+    def _lineage_lines(self) -> list[str]:
+        """Where an adapted model came from, from its file's ``lineage``, and how it compares."""
+        wizard = self.wiz()
+        finished = wizard.finished_training
+        classifier = finished.classifier
+        lineage = classifier.metadata.get("lineage") or {}
+        parent = lineage.get("parent") or {}
+        counts = lineage.get("local_counts") or {}
+        created = str(parent.get("created") or "")[:10]
+        lines = [
+            self.tr("Classes: {c}").format(c=", ".join(classifier.classes)),
+            self.tr("Adapted from {name} (version {version}{created}) on {n} local films ({counts}) from {f}; "
+                    "{e} of fine-tuning, in {t}.").format(
+                name=parent.get("name", "?"), version=parent.get("version", "?"),
+                created=self.tr(", created {d}").format(d=created) if created else "",
+                n=f"{sum(counts.values()):,}", counts=", ".join(f"{k} {v:,}" for k, v in counts.items()),
+                f=wizard.data_dir, e=epochs_text(wizard.finetune_config.epochs), t=format_duration(finished.seconds)),
+            self.tr("Operating threshold {t:.3f}.").format(t=classifier.threshold),
+        ]
+        results = wizard.evaluation_page.results
+        new, old = results.get("new"), results.get("active")
+        if new is not None and old is not None:
+            where = (self.tr("the test folder") if wizard.test_dir
+                     else self.tr("the local films held out from the fine-tune"))
+            n, a = new.report, old.report
+            lines.append(self.tr("On {where}: adapted model accuracy {a}, sensitivity {s}, specificity {p}, "
+                                 "AUC {u}; {name} before adapting: accuracy {a2}, sensitivity {s2}, specificity "
+                                 "{p2}, AUC {u2}.").format(
+                where=where, a=pct_text(n.get("accuracy")), s=pct_text(n.get("recall")),
+                p=pct_text(n.get("specificity")), u=num_text(n.get("auc")), name=parent.get("name", "?"),
+                a2=pct_text(a.get("accuracy")), s2=pct_text(a.get("recall")), p2=pct_text(a.get("specificity")),
+                u2=num_text(a.get("auc"))))
+            if is_finite(n.get("auc")) and is_finite(a.get("auc")) and n["auc"] < a["auc"]:
+                lines.append(self.tr("Note: the adapted model's AUC is lower than the model it started from on "
+                                     "the same images."))
+        lines.append(self.tr("The file records this lineage (the parent's name, version and date, and the local "
+                             "class counts), never a folder of this computer."))
+        return lines
+
     def _summary_text(self) -> str:
         wizard = self.wiz()
+        if wizard.adapting():
+            return "\n".join(self._lineage_lines())
         finished = wizard.finished_training
         classifier = finished.classifier
         data = classifier.metadata.get("training", {}).get("data", {})

@@ -1,5 +1,9 @@
 """Wizard page 4: the new model's metrics with 95% CIs, its confusion matrix, ROC, calibration
-and robustness, compared with the active model, and a live threshold slider."""
+and robustness, compared with the active model, and a live threshold slider.
+
+A model adapted from the active one (``core.finetune``) is shown beside it on the local films
+held out from the fine-tune, from the run's own ``LocalComparison``: nothing is scored again.
+With a separate test folder, both are scored on that folder as for a model trained anew."""
 
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from .robustness_canvas import RobustnessCanvas
 from .roc_canvas import RocCanvas
 from .stress_labels import stress_label
 from .wizard_jobs import (
-    EvalDone, EvalFailed, EvalProgress, OverlapCheck, binary_confusion_at, evaluation_run, is_finite,
+    EvalDone, EvalFailed, EvalProgress, OverlapCheck, binary_confusion_at, comparison_results, evaluation_run,
+    is_finite,
 )
 from .wizard_page import WizardPage, num_text, pct_text
 
@@ -45,6 +50,8 @@ class EvaluationPage(WizardPage):
         self.results: dict[str, object] = {}
         self.active_error: str | None = None
         self.state = "idle"
+        self.adapted = False       # the new model was adapted from the active one
+        self.local_comparison = False  # the figures are the fine-tune's held-out comparison
         self._job = LatestJob(self, "pneumo-evaluation")
         self._job.yielded.connect(self._on_item)
         self._job.failed.connect(self._on_failed)
@@ -58,8 +65,7 @@ class EvaluationPage(WizardPage):
         self.error_label = MessageLabel(self)
 
         self.table = QTableWidget(len(_METRIC_KEYS) + 2, 4, self)
-        self.table.setHorizontalHeaderLabels([self.tr("New model"), self.tr("95% CI"), self.tr("Active model"),
-                                              self.tr("95% CI")])
+        self._set_headers()
         self.table.setVerticalHeaderLabels([self.tr("Images"), self.tr("Refused")]
                                            + [metric_label(key) for key in _METRIC_KEYS])
         self.table.verticalHeaderItem(1).setToolTip(self.tr(
@@ -104,7 +110,7 @@ class EvaluationPage(WizardPage):
         self.reset_button.clicked.connect(self.reset_threshold)
         self.slider_note = QLabel(self)
         self.slider_note.setWordWrap(True)
-        slider_box = QGroupBox(self.tr("Explore the threshold (new model)"), self)
+        self.slider_box = slider_box = QGroupBox(self.tr("Explore the threshold (new model)"), self)
         grid = QGridLayout(slider_box)
         grid.addWidget(self.slider, 0, 0, 1, 4)
         grid.addWidget(self.threshold_label, 1, 0)
@@ -141,11 +147,36 @@ class EvaluationPage(WizardPage):
         self._job.stop()
         self.state = "idle"
 
+    def _set_headers(self) -> None:
+        if self.adapted:
+            names = [self.tr("Adapted model"), self.tr("95% CI"), self.tr("Model in use"), self.tr("95% CI")]
+        else:
+            names = [self.tr("New model"), self.tr("95% CI"), self.tr("Active model"), self.tr("95% CI")]
+        self.table.setHorizontalHeaderLabels(names)
+
+    def _names(self) -> tuple[str, str]:
+        """What the two models are called on the plots."""
+        if self.adapted:
+            return self.tr("adapted model"), self.tr("model in use")
+        return self.tr("new model"), self.tr("active model")
+
     def start_evaluation(self) -> None:
         wizard = self.wiz()
         self.results = {}
         self.active_error = None
         self.state = "running"
+        self.adapted = wizard.adapting()
+        comparison = wizard.finished_training.comparison if self.adapted else None
+        self.local_comparison = comparison is not None and not wizard.test_dir
+        self._set_headers()
+        if self.adapted:
+            self.setSubTitle(self.tr("How the adapted model does on films it was not fine-tuned on, next to the "
+                                     "model it started from, the model in use now."))
+            self.slider_box.setTitle(self.tr("Explore the threshold (adapted model)"))
+        else:
+            self.setSubTitle(self.tr("How the new model does on images it was not trained on, next to the model "
+                                     "in use now."))
+            self.slider_box.setTitle(self.tr("Explore the threshold (new model)"))
         self._fill_table()
         self.confusion.show_matrix(None, [])
         self.roc.clear()
@@ -154,6 +185,9 @@ class EvaluationPage(WizardPage):
         self.error_label.clear_message()
         self.overlap_label.clear_message()
         self._set_slider_enabled(False)
+        if self.local_comparison:
+            self._show_comparison(comparison)
+            return
         new = wizard.finished_training.classifier
         active = wizard.active_classifier
         test_dir = wizard.test_dir
@@ -172,6 +206,27 @@ class EvaluationPage(WizardPage):
         split_table, train_table, n_boot = wizard.split_table, wizard.table, wizard.n_bootstrap
         self._job.start(lambda: evaluation_run(new, active, test_dir, split_table, train_table, n_boot))
         self.completeChanged.emit()
+
+    def _show_comparison(self, comparison) -> None:
+        """The fine-tune's own comparison: both models on the same held-out local films."""
+        classifier = self.wiz().finished_training.classifier
+        n = len(comparison.paths)
+        local = sum(((classifier.metadata.get("lineage") or {}).get("local_counts") or {}).values())
+        if local and n >= local:  # every film was held out once: cross-validation
+            lead = self.tr("Both models on the same {n} films of your folder, each predicted by a fine-tune "
+                           "that had not seen it (cross-validation); the model in use scored them as it is. "
+                           "These predictions also set the adapted model's threshold, so its numbers are "
+                           "slightly optimistic.")
+        else:
+            lead = self.tr("Both models on the same {n} films of your folder, held out from the fine-tune "
+                           "(a patient's films kept together). They also set the adapted model's threshold, so "
+                           "its numbers are slightly optimistic.")
+        self.source_label.show_message("info", lead.format(n=f"{n:,}") + "\n"
+                                       + self.tr("How: {how}.").format(how=comparison.how))
+        self.results = comparison_results(comparison)
+        self._show_new(self.results["new"])
+        self._add_active_curve(self.results["active"])
+        self._on_done()
 
     def stop(self) -> bool:
         return self._job.stop()
@@ -239,36 +294,44 @@ class EvaluationPage(WizardPage):
         roc = report.get("roc") or {}
         op = (1 - report["specificity"], report["recall"]) if is_finite(report.get("specificity")) and \
             is_finite(report.get("recall")) else None
+        new_name, active_name = self._names()
         self.roc.add_curve("new", roc.get("fpr", []), roc.get("tpr", []),
-                           self.tr("new model (AUC {auc})").format(auc=num_text(report.get("auc"))), BLUE,
-                           operating_point=op)
+                           self.tr("{model} (AUC {auc})").format(model=new_name, auc=num_text(report.get("auc"))),
+                           BLUE, operating_point=op)
         if not roc.get("fpr"):
             self.roc.show_message(self.tr("ROC undefined: the images are all of one kind"))
-        self.reliability.add_model("new", report.get("reliability"), report.get("ece"), self.tr("new model"), BLUE)
+        self.reliability.add_model("new", report.get("reliability"), report.get("ece"), new_name, BLUE)
         # Stress figures come from the model files (computed on validation when each was trained).
         active = self.wiz().active_classifier
         self.robustness.show_models(classifier.metadata.get("validation_stress_metrics"),
                                     active.metadata.get("validation_stress_metrics") if active is not None else None,
-                                    lambda key: stress_label(key, short=True))
+                                    lambda key: stress_label(key, short=True), new_name, active_name)
         self._set_slider_enabled(True)
         self.slider.blockSignals(True)
         self.slider.setValue(int(round(classifier.threshold * 1000)))
         self.slider.blockSignals(False)
         self._on_slider(self.slider.value())
-        self.slider_note.setText(self.tr(
-            "For exploring only: the saved model keeps the threshold chosen on the validation split "
-            "({t:.3f}). ◇ marks each model's own threshold on the ROC curve, ● the slider.").format(
-            t=classifier.threshold))
+        if self.adapted:
+            self.slider_note.setText(self.tr(
+                "For exploring only: the saved model keeps the threshold chosen on the held-out films "
+                "({t:.3f}). ◇ marks each model's own threshold on the ROC curve, ● the slider.").format(
+                t=classifier.threshold))
+        else:
+            self.slider_note.setText(self.tr(
+                "For exploring only: the saved model keeps the threshold chosen on the validation split "
+                "({t:.3f}). ◇ marks each model's own threshold on the ROC curve, ● the slider.").format(
+                t=classifier.threshold))
 
     def _add_active_curve(self, result) -> None:
         report = result.report
         roc = report.get("roc") or {}
         op = (1 - report["specificity"], report["recall"]) if is_finite(report.get("specificity")) and \
             is_finite(report.get("recall")) else None
+        _new_name, active_name = self._names()
         self.roc.add_curve("active", roc.get("fpr", []), roc.get("tpr", []),
-                           self.tr("active model (AUC {auc})").format(auc=num_text(report.get("auc"))), GREY,
-                           dashed=True, operating_point=op)
-        self.reliability.add_model("active", report.get("reliability"), report.get("ece"), self.tr("active model"),
+                           self.tr("{model} (AUC {auc})").format(model=active_name, auc=num_text(report.get("auc"))),
+                           GREY, dashed=True, operating_point=op)
+        self.reliability.add_model("active", report.get("reliability"), report.get("ece"), active_name,
                                    GREY, dashed=True)
 
     def _fill_table(self) -> None:
@@ -300,6 +363,12 @@ class EvaluationPage(WizardPage):
         elif self.active_error:
             self.compare_label.setText(self.tr("The active model ({name}) could not be evaluated on these "
                                                "images: {msg}").format(name=active.name, msg=self.active_error))
+        elif "active" in self.results and self.adapted:
+            text = self.tr(
+                "Model in use: {name} (version {version}), threshold {t:.3f}, on the same images; the adapted "
+                "model started from it. Where the 95% intervals overlap, the difference may be due to "
+                "chance.").format(name=active.name, version=active.version, t=active.threshold)
+            self.compare_label.setText(text)
         elif "active" in self.results:
             text = self.tr(
                 "Active model: {name}, threshold {t:.3f}. Where the 95% intervals overlap, the "

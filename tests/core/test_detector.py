@@ -156,3 +156,99 @@ def test_predict_refuses_what_the_detector_flags(tiny_model, synth, tmp_path):
         assert records[name].status == "unsupported", records[name]
         assert records[name].message.startswith("not a chest X-ray: it does not look like a frontal chest X-ray")
         assert records[name].label is None and records[name].probability is None
+
+
+# ----- several hospitals' films, and lateral views as a class of their own ---------------------------
+def _lateral(seed: int, size: int = 64) -> np.ndarray:
+    """A synthetic lateral chest view, uint8 (size, size): one large lung field in the middle, the
+    spine as a bright band near one edge and the sternum as a thin line near the other."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    image = np.full((size, size), 170.0) + rng.normal(0, 6, (size, size))
+    cx, cy = 0.5 + rng.uniform(-0.05, 0.05), 0.5 + rng.uniform(-0.05, 0.05)
+    lung = ((x - cx) / 0.3) ** 2 + ((y - cy) / 0.38) ** 2 < 1.0
+    image[lung] -= 90.0
+    spine = 0.82 + rng.uniform(-0.04, 0.04)
+    image[:, (x[0] > spine) & (x[0] < spine + 0.08)] += 60.0
+    image[:, np.abs(x[0] - 0.13) < 0.015] += 40.0
+    if seed % 2:  # facing the other way
+        image = image[:, ::-1]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def lateral_detector(synth):
+    """A detector trained with outside positives (darker, noisier synthetic chests) and laterals."""
+    home, val = _chests(synth, range(48)), _chests(synth, range(100, 112))
+    outside = {"darker": (_chests(synth, range(400, 416)).float() * 0.7).round().to(torch.uint8),
+               "noisier": (_chests(synth, range(500, 516)).float()
+                           + torch.randn(16, 64, 64, generator=torch.Generator().manual_seed(1)) * 8).clamp(0, 255)
+               .round().to(torch.uint8)}
+    laterals = torch.as_tensor(np.stack([_lateral(s) for s in range(24)]))
+    tensors, meta = drive(train_detector(home, val, "hist", epochs=8, seed=0, batch_size=32,
+                                         outside_u8=outside, lateral_u8=laterals))
+    return XrayDetector(tensors, meta), meta
+
+
+def test_laterals_are_a_class_of_their_own_and_say_so(lateral_detector, synth):
+    from pneumo_desktop.core.detector import CLASSES_WITH_LATERAL, LATERAL_MESSAGE
+    from pneumo_desktop.core.preprocess import equalise_batch
+
+    detector, meta = lateral_detector
+    assert detector.knows_laterals and meta["classes"] == CLASSES_WITH_LATERAL
+    assert meta["n_lateral"] == 24 and meta["n_outside_positive"] == {"darker": 16, "noisier": 16}
+    unseen_laterals = equalise_batch(torch.as_tensor(np.stack([_lateral(s) for s in range(900, 920)])), "hist")
+    reasons = detector.reasons(unseen_laterals)
+    flagged = [r for r in reasons if r is not None and r.startswith(LATERAL_MESSAGE)]
+    assert len(flagged) >= 17, reasons
+    chests = equalise_batch(_chests(synth, range(200, 216)), "hist")
+    assert detector.reasons(chests) == [None] * 16
+    probabilities = detector.probabilities(chests)
+    assert probabilities.shape == (16, 3) and np.allclose(probabilities.sum(1), 1.0)
+    # Generated non-X-rays are still refused as such, not as laterals.
+    negatives = equalise_batch(generate_negatives(_chests(synth, range(300, 306)), 16,
+                                                  torch.Generator().manual_seed(5)), "hist")
+    other = detector.reasons(negatives)
+    assert sum(r is not None and "does not look like a frontal chest X-ray" in r for r in other) >= 12
+
+
+def test_outside_films_fill_half_of_each_batchs_positives():
+    from pneumo_desktop.core.detector import _mix_in_outside
+
+    home = torch.zeros(64, 8, 8, dtype=torch.uint8)
+    outside = {"a": torch.full((5, 8, 8), 100, dtype=torch.uint8), "b": torch.full((3, 8, 8), 200, dtype=torch.uint8)}
+    mixed = _mix_in_outside(home, outside, torch.Generator().manual_seed(0))
+    values = mixed[:, 0, 0]
+    assert int((values == 0).sum()) == 32 and int((values != 0).sum()) == 32
+    assert int((values == 100).sum()) > 5 and int((values == 200).sum()) > 5  # both sources drawn
+    assert torch.equal(home, torch.zeros_like(home)), "the home batch itself is not changed"
+
+
+def test_a_lateral_is_refused_as_a_lateral_view_in_predict(lateral_detector, tiny_model, tmp_path):
+    from pneumo_desktop.core.detector import LATERAL_MESSAGE
+    from PIL import Image
+
+    detector, meta = lateral_detector
+    _, tiny = tiny_model
+    classifier = copy.copy(tiny)
+    classifier.detector = detector
+    path = tmp_path / "lateral.png"
+    Image.fromarray(np.asarray(Image.fromarray(_lateral(901)).resize((96, 96), Image.BILINEAR))).save(path)
+    record = next(predict_files(classifier, [path]))
+    assert record.status == "unsupported" and record.label is None
+    assert record.message.startswith(LATERAL_MESSAGE) and "not a chest X-ray" not in record.message
+
+
+def test_a_three_class_detector_goes_through_a_file(lateral_detector, tiny_model, tmp_path):
+    detector, meta = lateral_detector
+    tensors, metadata = read_model_file(tiny_model[0])
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("detector.")}
+    tensors.update({f"detector.{k}": v for k, v in detector.network.state_dict().items()})
+    metadata = dict(metadata, detector=meta)
+    save_model_file(tmp_path / "lateral.pneumo", tensors, metadata)
+    loaded = Classifier.load(tmp_path / "lateral.pneumo")
+    assert loaded.detector.knows_laterals
+    # A description that says two classes for three-class weights is refused with a reason.
+    save_model_file(tmp_path / "bad.pneumo", tensors, dict(metadata, detector=dict(meta, classes=meta["classes"][:2])))
+    with pytest.raises(ModelFileError, match="detector's weights do not fit"):
+        Classifier.load(tmp_path / "bad.pneumo")

@@ -86,9 +86,11 @@ def _scan(qtbot, w: TrainingWizard, folder: Path) -> None:
 
 
 def _train(qtbot, w: TrainingWizard, folder: Path, epochs: int = 2) -> None:
+    """Train from scratch (adapting the active model has its own tests: test_wizard_finetune.py)."""
     _scan(qtbot, w, folder)
     w.next()
     assert w.currentId() == PAGE_SETTINGS
+    w.settings_page.scratch_radio.setChecked(True)
     w.settings_page.epochs.setValue(epochs)
     with qtbot.waitSignal(w.training_page.training_ended, timeout=120000) as blocker:
         w.next()
