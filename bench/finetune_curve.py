@@ -49,6 +49,7 @@ def main() -> int:
     from pneumo_desktop.core.errors import ModelFileError
     from pneumo_desktop.core.evaluation import evaluate_arrays
     from pneumo_desktop.core.finetune import FineTuneConfig, finetune_model
+    from pneumo_desktop.core.gate import check_features
     from pneumo_desktop.core.training import TrainingFinished
     from pneumo_desktop.paths import user_cache_dir
 
@@ -92,9 +93,12 @@ def main() -> int:
         prob_abnormal = classifier.prob_abnormal(probs)
         report = evaluate_arrays(truth, classifier.decide(probs), prob_abnormal, classes, classifier.threshold,
                                  classifier.normal_index, n_bootstrap=500, seed=0)
-        refused = sum(r is not None for r in classifier.unfamiliar_reasons(images, feats))
+        # The feature distance is the adapted model's own (refitted on its local films); the
+        # detector is the parent's, unchanged by adapting, and is measured in bench/gate_outside.py.
+        by_features = check_features(feats, classifier.gate_tensors, classifier.metadata.get("gate"))
         out = {k: report[k] for k in KEYS}
-        out.update({f"{k}_ci": report.get(f"{k}_ci") for k in KEYS}, n=len(truth), refused=int(refused))
+        out.update({f"{k}_ci": report.get(f"{k}_ci") for k in KEYS}, n=len(truth),
+                   refused=int(sum(r is not None for r in by_features)))
         return out
 
     results = [{"n": 0, "draw": 0, "seconds": 0.0, "outside": measure(parent, test_u8, test_y),
@@ -123,7 +127,7 @@ def main() -> int:
         ci = m.get(f"{key}_ci")
         return f"{m[key]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
-    print(C.table(["n", "draw", "outside AUC", "accuracy", "sensitivity", "specificity", "refused",
+    print(C.table(["n", "draw", "outside AUC", "accuracy", "sensitivity", "specificity", "feature gate refused",
                    "home AUC", "home accuracy", "home sens", "home spec", "s"],
                   [[r["n"], r["draw"], cell(r["outside"], "auc"), cell(r["outside"], "accuracy"),
                     cell(r["outside"], "recall"), cell(r["outside"], "specificity"),

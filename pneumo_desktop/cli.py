@@ -504,6 +504,18 @@ def cmd_info(args) -> int:
         print(f"training:    {training.get('seconds', '?')} s, seed {training.get('seed')}, "
               f"train {data.get('train_counts')}, validation {data.get('val_counts')}")
         print(f"command:     {training.get('command', '')}")
+    lineage = meta.get("lineage")
+    if isinstance(lineage, dict) and isinstance(lineage.get("parent"), dict):
+        parent = lineage["parent"]
+        counts = lineage.get("local_counts") or {}
+        print(f"adapted:     from {parent.get('name')} ({parent.get('version')}) on {sum(counts.values())} local films "
+              f"{counts} on {str(lineage.get('date', '?'))[:10]}")
+        comparison = lineage.get("comparison") or {}
+        for who in ("parent", "adapted"):
+            figures = comparison.get(who) or {}
+            if figures.get("auc") is not None:
+                print(f"  held-out local films, {who}: AUC {figures['auc']:.4f}, accuracy {figures['accuracy']:.4f}, "
+                      f"sensitivity {figures['recall']:.4f}, specificity {figures['specificity']:.4f}, n {figures.get('n')}")
     for key in ("validation_metrics", "validation_shifted_metrics", "test_metrics"):
         metrics = meta.get(key)
         if metrics:
@@ -528,7 +540,8 @@ def cmd_info(args) -> int:
             f"; refused {100 * refused:.1f}% of validation X-rays"
             + (f", at most {100 * max(stressed):.1f}% under a stress change" if stressed else ""))
         print(f"image check: chest X-ray detector ({detector['input_size']} px, widths {detector['widths']}), "
-              f"refuses at P(not a chest X-ray) >= {detector['refuse_at']:.2f}{figures}")
+              f"refuses at P(not a frontal chest X-ray) >= {detector['refuse_at']:.2f}{figures}"
+              + ("; lateral views are refused as lateral views" if len(detector.get("classes") or []) == 3 else ""))
     else:
         print("image check: no chest X-ray detector in this file (image statistics and feature distance only)")
     return 0

@@ -134,11 +134,15 @@ def _wait_until(condition, timeout_s: float) -> bool:
 
 def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 1, active_classifier="default",
                         test_dir: str | Path | None = None, base_config: TrainingConfig | None = None,
-                        size: tuple[int, int] = (1200, 800), timeout_s: float = 900) -> list[Path]:
+                        size: tuple[int, int] = (1200, 800), timeout_s: float = 900, start_from: str = "scratch",
+                        finetune: FineTuneConfig | None = None) -> list[Path]:
     """Open the wizard on ``data_dir``, run a real ``epochs``-epoch training, and save a PNG of
     each page (``wizard_1_data.png`` …) into ``outdir``. Returns the paths written.
 
     ``active_classifier``: a Classifier, None, or "default" to load the shipped model if present.
+    ``start_from="adapt"`` adapts the active model instead (``finetune``: its schedule, the
+    default one without) and names the pages ``wizard_2_settings_adapt.png``,
+    ``wizard_3_training_adapt.png``, ``wizard_4_adapted.png`` and ``wizard_5_adopt_adapted.png``.
     """
     from ..core.classifier import Classifier
     from ..paths import DEFAULT_MODEL_PATH
@@ -155,7 +159,15 @@ def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 
     from dataclasses import replace
 
     config = replace(config, epochs=int(epochs))
-    wizard = TrainingWizard(active_classifier, None, base_config=config, n_bootstrap=300)
+    adapt = start_from == "adapt"
+    wizard = TrainingWizard(active_classifier, None, base_config=config, n_bootstrap=300, base_finetune=finetune)
+    names = {"settings": "wizard_2_settings.png", "running": "wizard_3_training_running.png",
+             "training": "wizard_3_training.png", "evaluation": "wizard_4_evaluation.png",
+             "adopt": "wizard_5_adopt.png"}
+    if adapt:
+        names = {"settings": "wizard_2_settings_adapt.png", "running": "wizard_3_training_adapt_running.png",
+                 "training": "wizard_3_training_adapt.png", "evaluation": "wizard_4_adapted.png",
+                 "adopt": "wizard_5_adopt_adapted.png"}
     wizard.resize(*size)
     wizard.show()
     written: list[Path] = []
@@ -174,35 +186,40 @@ def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 
         wizard.data_page.set_folder(data_dir)
         if not _wait_until(lambda: not wizard.data_page.is_busy(), timeout_s):
             raise TimeoutError("scanning the data folder took too long")
-        shot("wizard_1_data.png")
+        if not adapt:
+            shot("wizard_1_data.png")
         if not wizard.data_page.isComplete():
             return written
         wizard.next()
+        if adapt and not wizard.settings_page.adapt_radio.isEnabled():
+            raise ValueError(wizard.settings_page.adapt_reason.text())
+        (wizard.settings_page.adapt_radio if adapt else wizard.settings_page.scratch_radio).setChecked(True)
         if test_dir:
             wizard.settings_page.test_edit.setText(str(test_dir))
-        shot("wizard_2_settings.png")
+        shot(names["settings"])
         wizard.next()
         page = wizard.training_page
         # A mid-training shot once the first epoch has drawn, then the finished page.
         _wait_until(lambda: page.state != "running" or len(page.curves.series()["epoch"]) >= 1, timeout_s)
-        if page.state == "running" and config.epochs > 1:
-            shot("wizard_3_training_running.png")
+        if page.state == "running" and (adapt or config.epochs > 1):
+            shot(names["running"])
         if not _wait_until(lambda: page.state != "running", timeout_s):
             raise TimeoutError("training took too long")
-        shot("wizard_3_training.png")
+        shot(names["training"])
         if page.state != "finished":
             return written
         wizard.next()
         if not _wait_until(lambda: wizard.evaluation_page.state != "running", timeout_s):
             raise TimeoutError("evaluation took too long")
-        shot("wizard_4_evaluation.png")
-        wizard.evaluation_page.curve_tabs.setCurrentIndex(1)
-        shot("wizard_4_calibration.png")
-        wizard.evaluation_page.curve_tabs.setCurrentIndex(2)
-        shot("wizard_4_robustness.png")
-        wizard.evaluation_page.curve_tabs.setCurrentIndex(0)
+        shot(names["evaluation"])
+        if not adapt:
+            wizard.evaluation_page.curve_tabs.setCurrentIndex(1)
+            shot("wizard_4_calibration.png")
+            wizard.evaluation_page.curve_tabs.setCurrentIndex(2)
+            shot("wizard_4_robustness.png")
+            wizard.evaluation_page.curve_tabs.setCurrentIndex(0)
         wizard.next()
-        shot("wizard_5_adopt.png")
+        shot(names["adopt"])
     finally:
         wizard.ask_before_discard = False
         wizard.stop_workers()

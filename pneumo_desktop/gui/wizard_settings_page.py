@@ -53,7 +53,7 @@ class SettingsPage(WizardPage):
         # ----- where training starts --------------------------------------------------------
         self.adapt_radio = QRadioButton(self)
         self.adapt_note = _muted(QLabel(self.tr(
-            "Recommended for a few hundred films. Every layer starts from this model's weights and is "
+            "Recommended for fewer than about 1,000 films. Every layer starts from this model's weights and is "
             "fine-tuned briefly on your films; the classes, image size and checks stay the model's."), self))
         self.scratch_radio = QRadioButton(self.tr("From scratch: a new network that starts from random weights"),
                                           self)
@@ -147,7 +147,6 @@ class SettingsPage(WizardPage):
         test_layout.addWidget(self.test_label)
 
         self.estimate_label = QLabel(self)
-        self.estimate_label.setWordWrap(True)
         font = QFont(self.estimate_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.15)
         font.setBold(True)
@@ -247,8 +246,8 @@ class SettingsPage(WizardPage):
         parent = wizard.active_classifier
         config = self.finetune_config()
         self.adapt_recipe_label.setText(self.tr(
-            "Every layer of {name} is fine-tuned on your films for {e}, at a low learning rate ({lr:g}), "
-            "{b} films per step, with the model's own random rotations, zoom and contrast changes. Its "
+            "Every layer of the model in use ({name}) is fine-tuned on your films for {e}, at a low learning "
+            "rate ({lr:g}), {b} films per step, with the model's own random rotations, zoom and contrast changes. Its "
             "classes ({classes}) and image size stay as they are; the check that refuses images that are not "
             "chest X-rays is kept, and the check for unfamiliar images is refitted to your films.").format(
             name=parent.name, e=epochs_text(config.epochs), lr=config.learning_rate, b=config.batch_size,
