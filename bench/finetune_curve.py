@@ -97,7 +97,7 @@ def main() -> int:
         # detector is the parent's, unchanged by adapting, and is measured in bench/gate_outside.py.
         by_features = check_features(feats, classifier.gate_tensors, classifier.metadata.get("gate"))
         out = {k: report[k] for k in KEYS}
-        out.update({f"{k}_ci": report.get(f"{k}_ci") for k in KEYS}, n=len(truth),
+        out.update({f"{k}_ci": report["ci"].get(k) for k in KEYS}, n=len(truth),
                    refused=int(sum(r is not None for r in by_features)))
         return out
 
@@ -105,9 +105,8 @@ def main() -> int:
                 "home": measure(parent, home_u8, home_y) if home_u8 is not None else None}]
     for n in sizes:
         for draw in range(args.draws):
-            picked = (pool.groupby("label", group_keys=False)
-                      .apply(lambda g, n=n, d=draw: g.sample(n // 2, random_state=d))
-                      .reset_index(drop=True))
+            picked = pd.concat([pool[pool["label"] == label].sample(n // 2, random_state=draw)
+                                for label in sorted(pool["label"].unique())], ignore_index=True)
             started = time.perf_counter()
             adapted = None
             for event in finetune_model(picked, parent, FineTuneConfig(seed=draw)):

@@ -58,8 +58,7 @@ MIN_FILMS = 40
 MIN_PER_CLASS = 10
 STAGE_FOLD = "fold"
 #: Outer comparison figures kept in the model file (the full reports are returned, not stored).
-COMPARISON_KEYS = ("n", "accuracy", "accuracy_ci", "auc", "auc_ci", "recall", "recall_ci", "specificity",
-                   "specificity_ci", "ece", "confusion_matrix", "n_refused")
+COMPARISON_KEYS = ("n", "accuracy", "auc", "recall", "specificity", "ci", "ece", "confusion_matrix", "n_refused")
 
 
 @dataclass

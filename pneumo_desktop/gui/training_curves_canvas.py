@@ -29,6 +29,7 @@ class TrainingCurvesCanvas(PlotCanvas):
             "val": self.tr("validation"),
             "best": self.tr("best epoch"),
             "runs": self.tr("Epoch (one band per fine-tune)"),
+            "held_out": self.tr("held-out films"),
         }
         self.sections: list[str] = []
         self.reset(10)
@@ -39,6 +40,7 @@ class TrainingCurvesCanvas(PlotCanvas):
                                               ("epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy")}
         self._best: tuple[float, float] | None = None
         self.sections = []
+        self._section_size = 0
         self.figure.clear()
         self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
         lab = self._labels
@@ -77,6 +79,7 @@ class TrainingCurvesCanvas(PlotCanvas):
         legend drops that entry."""
         size = max(1, int(size))
         self.sections = list(labels)
+        self._section_size = size
         for ax in (self.ax_loss, self.ax_acc):
             for i, label in enumerate(labels):
                 start = i * size + 0.5
@@ -84,9 +87,12 @@ class TrainingCurvesCanvas(PlotCanvas):
                     ax.axvspan(start, start + size, color=self._fg, alpha=0.05, lw=0, zorder=0)
                 if i:
                     ax.axvline(start, color=self._fg, alpha=0.3, lw=0.8, zorder=0)
-                ax.text(start + size / 2, 0.99, label, transform=ax.get_xaxis_transform(), ha="center", va="top",
-                        fontsize=FONT - 2, color=self._fg, alpha=0.75)
+                # At the foot of the panel, where losses near 0 and accuracies near 40% seldom are.
+                ax.text(start + size / 2, 0.015, label, transform=ax.get_xaxis_transform(), ha="center",
+                        va="bottom", fontsize=FONT - 2, color=self._fg, alpha=0.75)
             ax.set_xlabel(self._labels["runs"], fontsize=FONT)
+        for line in (self.val_loss_line, self.val_acc_line):
+            line.set_label(self._labels["held_out"])
         self._add_legend([self.train_loss_line, self.val_loss_line])
         self.draw_idle()
 
@@ -101,10 +107,9 @@ class TrainingCurvesCanvas(PlotCanvas):
         if is_best:
             self._best = (float(epoch), float(val_loss))
         x = d["epoch"]
-        self.train_loss_line.set_data(x, d["train_loss"])
-        self.val_loss_line.set_data(x, d["val_loss"])
-        self.train_acc_line.set_data(x, d["train_accuracy"])
-        self.val_acc_line.set_data(x, d["val_accuracy"])
+        for line, key in ((self.train_loss_line, "train_loss"), (self.val_loss_line, "val_loss"),
+                          (self.train_acc_line, "train_accuracy"), (self.val_acc_line, "val_accuracy")):
+            line.set_data(*self._plotted(key))
         if self._best is not None:
             self.best_marker.set_data([self._best[0]], [self._best[1]])
         if x[-1] > self._epochs:
@@ -118,6 +123,22 @@ class TrainingCurvesCanvas(PlotCanvas):
         low = min(accs) if accs else 0.5
         self.ax_acc.set_ylim(max(0.0, min(0.4, low - 0.05)), 1.0)
         self.draw_idle()
+
+    def _plotted(self, key: str) -> tuple[list[float], list[float]]:
+        """x and ``key``'s values, with a gap where one section (run) ends and the next begins:
+        separate fine-tunes are not one curve."""
+        x, y = self._data["epoch"], self._data[key]
+        if not self._section_size:
+            return list(x), list(y)
+        px: list[float] = []
+        py: list[float] = []
+        for i, (xi, yi) in enumerate(zip(x, y)):
+            if i and (xi - 1) // self._section_size != (x[i - 1] - 1) // self._section_size:
+                px.append(np.nan)
+                py.append(np.nan)
+            px.append(xi)
+            py.append(yi)
+        return px, py
 
     def series(self) -> dict[str, list[float]]:
         return {k: list(v) for k, v in self._data.items()}

@@ -45,7 +45,7 @@ class AdoptPage(WizardPage):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow(self.tr("Model name:"), self.name_edit)
         form.addRow(self.tr("Saved as:"), self.path_label)
-        summary_box = QGroupBox(self.tr("The new model"), self)
+        self.summary_box = summary_box = QGroupBox(self.tr("The new model"), self)
         QVBoxLayout(summary_box).addWidget(self.summary_label)
         layout = QVBoxLayout(self)
         layout.addWidget(summary_box)
@@ -65,6 +65,7 @@ class AdoptPage(WizardPage):
             name = sanitise_model_name(f"{parent.name}-adapted-{when}") if parent is not None else ""
             self.name_edit.setText(name or default_model_name(classifier.classes, when))
         self.save_error.clear_message()
+        self.summary_box.setTitle(self.tr("The adapted model") if wizard.adapting() else self.tr("The new model"))
         self.summary_label.setText(self._summary_text())
         self._update_target()
 

@@ -3,9 +3,8 @@ scratch), the from-scratch settings, an optional separate test folder, and the t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont, QPalette
@@ -15,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import DatasetError
-from ..core.finetune import FineTuneConfig, check_local_folder
+from ..core.finetune import FineTuneConfig, check_local_folder, parent_recipe
 from ..core.training import TrainingConfig
 from .i18n import format_duration
 from .message_label import MessageLabel
@@ -53,8 +52,8 @@ class SettingsPage(WizardPage):
         # ----- where training starts --------------------------------------------------------
         self.adapt_radio = QRadioButton(self)
         self.adapt_note = _muted(QLabel(self.tr(
-            "Recommended for fewer than about 1,000 films. Every layer starts from this model's weights and is "
-            "fine-tuned briefly on your films; the classes, image size and checks stay the model's."), self))
+            "Recommended below about 1,000 films. Every layer starts from this model's weights and is "
+            "fine-tuned briefly on your films; its classes, image size and checks are kept."), self))
         self.scratch_radio = QRadioButton(self.tr("From scratch: a new network that starts from random weights"),
                                           self)
         self.scratch_note = _muted(QLabel(self.tr(
@@ -245,13 +244,16 @@ class SettingsPage(WizardPage):
         wizard = self.wiz()
         parent = wizard.active_classifier
         config = self.finetune_config()
+        augment = (self.tr("with the random rotations, zoom and contrast changes the model was trained with")
+                   if parent_recipe(parent).augment else self.tr("without random image changes, as the model was "
+                                                                 "trained"))
         self.adapt_recipe_label.setText(self.tr(
             "Every layer of the model in use ({name}) is fine-tuned on your films for {e}, at a low learning "
-            "rate ({lr:g}), {b} films per step, with the model's own random rotations, zoom and contrast changes. Its "
-            "classes ({classes}) and image size stay as they are; the check that refuses images that are not "
-            "chest X-rays is kept, and the check for unfamiliar images is refitted to your films.").format(
+            "rate ({lr:g}), {b} films per step, {augment}. Its classes ({classes}) and image size stay as they "
+            "are; the check that refuses images that are not chest X-rays is kept, and the check for unfamiliar "
+            "images is refitted to your films.").format(
             name=parent.name, e=epochs_text(config.epochs), lr=config.learning_rate, b=config.batch_size,
-            classes=", ".join(parent.classes)))
+            augment=augment, classes=", ".join(parent.classes)))
         plan = finetune_plan(self.n_images(), config)
         if plan.cross_fit:
             text = self.tr(
@@ -321,7 +323,7 @@ class SettingsPage(WizardPage):
     def _finetune_estimate_note(self) -> str:
         config = self.finetune_config()
         plan = finetune_plan(self.n_images(), config)
-        size, _widths, members = self._parent_architecture()
+        size, widths, members = self._parent_architecture()
         steps = max(config.min_steps_per_epoch, -(-plan.train_sizes[0] // config.batch_size))
         if plan.cross_fit:
             fits = self.tr("{f} fine-tunes ({k} for the cross-validation, 1 on all films)").format(
@@ -329,13 +331,15 @@ class SettingsPage(WizardPage):
         else:
             fits = self.tr("1 fine-tune")
         networks = self.tr(" × {m} networks").format(m=members) if members > 1 else ""
+        scaled = self.tr(", scaled to this model's {px} px and widths").format(px=size) \
+            if (size, widths) != (150, FINETUNE_WIDTHS) else ""
         return self.tr(
             "An estimate, not a promise: {fits} × {e} × about {s} steps of {b} films{networks}, at about "
-            "{sec:.2f} s per step at 150 px on a 2-core CPU (the model works at {px} px), plus reading each "
-            "image once and, at the end, scoring both models on the held-out films and refitting the "
-            "unfamiliar-image check. A faster computer takes less, a busy one more.").format(
+            "{sec:.2f} s per step of 16 films at 150 px on a 2-core CPU{scaled}, plus reading each image once "
+            "and, at the end, scoring both models on the held-out films and refitting the unfamiliar-image "
+            "check. A faster computer takes less, a busy one more.").format(
             fits=fits, e=epochs_text(config.epochs), s=steps, b=config.batch_size, networks=networks,
-            sec=FINETUNE_SECONDS_PER_STEP, px=size)
+            sec=FINETUNE_SECONDS_PER_STEP, scaled=scaled)
 
     @Slot()
     def _browse_test(self) -> None:

@@ -52,7 +52,6 @@ class TrainingPage(WizardPage):
         # Adapting: the fits (folds, then the final model) and where the run is among them.
         self._adapting = False
         self._fits = 1
-        self._folds = 0
         self._cross_fit = False
         self._fit = -1
         self._fit_member = 0
@@ -150,7 +149,7 @@ class TrainingPage(WizardPage):
             parent = wizard.active_classifier
             finetune = wizard.finetune_config
             plan = finetune_plan(len(table), finetune)
-            self._fits, self._folds, self._cross_fit = plan.fits, plan.folds, plan.cross_fit
+            self._fits, self._cross_fit = plan.fits, plan.cross_fit
             self._fit, self._fit_member, self._fit_batches = -1, 0, 0
             self._reset_fit_curves()
             self.status_label.setText(self.tr("Preparing to adapt {name} to your films…").format(name=parent.name))

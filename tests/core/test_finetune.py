@@ -93,7 +93,12 @@ def test_adapted_model_is_a_normal_model_file_with_lineage_and_no_path(adapted, 
     lineage = meta["lineage"]
     assert lineage["parent"]["name"] == parent.name and lineage["parent"]["version"] == parent.version
     assert lineage["local_counts"] == {"NORMAL": 24, "PNEUMONIA": 24}
-    assert lineage["date"][:4].isdigit() and "comparison" in lineage
+    assert lineage["date"][:4].isdigit()
+    for who in ("parent", "adapted"):
+        figures = lineage["comparison"][who]
+        assert figures["n"] == 48 and 0.0 <= figures["auc"] <= 1.0
+        low, high = figures["ci"]["auc"]
+        assert low <= figures["auc"] <= high
     assert meta["test_metrics"] is None and "validation_stress_metrics" not in meta
     assert 0.0 < loaded.threshold < 1.0 and loaded.temperature > 0
     # No path and no folder name anywhere in the file: not the site folder, not the temp dir.

@@ -285,6 +285,10 @@ def test_curves_take_a_final_fit_without_validation(qtbot):
     low, high = canvas.ax_loss.get_ylim()
     assert math.isfinite(low) and math.isfinite(high) and high >= 0.7
     assert all(math.isfinite(v) for v in canvas.ax_acc.get_ylim())
-    assert [t.get_text() for t in canvas.figure.legends[0].get_texts()] == ["training", "validation"]
+    assert [t.get_text() for t in canvas.figure.legends[0].get_texts()] == ["training", "held-out films"]
+    # The two runs are not joined into one curve.
+    x = list(canvas.train_loss_line.get_xdata())
+    assert x[:2] == [1.0, 2.0] and math.isnan(x[2]) and x[3:] == [3.0, 4.0]
+    assert canvas.series()["epoch"] == [1.0, 2.0, 3.0, 4.0]
     canvas.reset(4)
     assert canvas.sections == [] and len(canvas.figure.legends[0].get_texts()) == 3
