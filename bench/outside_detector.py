@@ -61,6 +61,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", choices=SOURCES, help="with --loso: train only the detector that holds out this source")
+    parser.add_argument("--devices", action="store_true",
+                        help="draw tubes, lines, electrodes and markers on half of the positives (G4)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -105,7 +107,7 @@ def main() -> int:
     def train(outside: dict, laterals: torch.Tensor, label: str):
         started = time.perf_counter()
         tensors, meta = drive(train_detector(home_train, home_val, equalise, args.epochs, 0,
-                                             outside_u8=outside, lateral_u8=laterals),
+                                             outside_u8=outside, lateral_u8=laterals, devices=args.devices),
                               lambda step: print(f"{label}: {step}", file=sys.stderr, flush=True))
         print(f"{label}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         return tensors, meta, XrayDetector(tensors, meta)

@@ -254,6 +254,53 @@ def _as_prepared(batch: torch.Tensor, equalise: str) -> torch.Tensor:
     return equalise_batch(batch, equalise)
 
 
+def add_devices(raw_u8: torch.Tensor, g: torch.Generator, share: float = 0.5) -> torch.Tensor:
+    """uint8 (B, S, S) chest films -> uint8 (B, S, S) with, on ``share`` of them, what bedside and
+    intensive-care films carry: radiopaque tubes and lines (bright curves entering from an edge),
+    ECG electrodes (bright discs) and side markers or text (bright blocks near a corner)."""
+    out = raw_u8.clone()
+    b, size = out.shape[0], out.shape[-1]
+    chosen = torch.nonzero(torch.rand(b, generator=g) < share).flatten().tolist()
+    t = torch.linspace(0, 1, 4 * size).view(-1, 1)
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    for i in chosen:
+        image = out[i].to(torch.float32)
+        level = float(torch.quantile(image, 0.98))
+        # Tubes and lines: quadratic curves from a point on an edge to a point inside the chest.
+        for _ in range(int(torch.randint(0, 4, (1,), generator=g))):
+            start = torch.rand(2, generator=g) * (size - 1)
+            start[int(torch.randint(2, (1,), generator=g))] = float(torch.randint(2, (1,), generator=g)) * (size - 1)
+            end = (0.25 + 0.5 * torch.rand(2, generator=g)) * (size - 1)
+            bend = torch.rand(2, generator=g) * (size - 1)
+            points = (1 - t) ** 2 * start + 2 * (1 - t) * t * bend + t ** 2 * end
+            width = int(torch.randint(1, 3, (1,), generator=g))
+            brightness = level * (0.8 + 0.2 * float(torch.rand(1, generator=g)))
+            for dy in range(width):
+                for dx in range(width):
+                    rows = (points[:, 0].round().long() + dy).clamp(0, size - 1)
+                    cols = (points[:, 1].round().long() + dx).clamp(0, size - 1)
+                    image[rows, cols] = brightness
+        # Electrodes: small bright discs.
+        for _ in range(int(torch.randint(0, 5, (1,), generator=g))):
+            cy, cx = (torch.rand(2, generator=g) * (size - 1)).tolist()
+            radius = 1.5 + 2.5 * float(torch.rand(1, generator=g))
+            image[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2] = level
+        # A side marker or a line of text: a bright block, often hollow, near a corner.
+        if float(torch.rand(1, generator=g)) < 0.6:
+            h, w = int(torch.randint(4, size // 10, (1,), generator=g)), int(torch.randint(6, size // 5, (1,), generator=g))
+            top = int(torch.randint(0, size // 6, (1,), generator=g))
+            left = int(torch.randint(0, size // 6, (1,), generator=g))
+            if float(torch.rand(1, generator=g)) < 0.5:
+                top = size - h - top
+            if float(torch.rand(1, generator=g)) < 0.5:
+                left = size - w - left
+            block = image[top:top + h, left:left + w]
+            pattern = torch.rand(block.shape, generator=g) < 0.5
+            image[top:top + h, left:left + w] = torch.where(pattern, torch.full_like(block, level), block)
+        out[i] = image.round().clamp(0, 255).to(torch.uint8)
+    return out
+
+
 def _mix_in_outside(home_u8: torch.Tensor, outside: dict[str, torch.Tensor], g: torch.Generator) -> torch.Tensor:
     """uint8 (B, S, S) home films -> uint8 (B, S, S) with ``OUTSIDE_SHARE`` of the rows replaced
     by films drawn from ``outside`` (a source chosen uniformly, then a film within it)."""
@@ -292,7 +339,7 @@ class DetectorStep:
 
 def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalise: str, epochs: int, seed: int,
                    batch_size: int = 128, outside_u8: dict[str, torch.Tensor] | None = None,
-                   lateral_u8: torch.Tensor | None = None,
+                   lateral_u8: torch.Tensor | None = None, devices: bool = False,
                    ) -> Generator[DetectorStep, None, tuple[dict[str, torch.Tensor], dict]]:
     """Train the detector; a generator that yields a ``DetectorStep`` per epoch and one for the
     final check, and returns (tensors for the model file, metadata). Closing it stops the training.
@@ -304,7 +351,8 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
     (each source equally often) so that portable, adult and device-laden films count as chest
     films. lateral_u8: optional lateral chest views, uint8 (N, S, S): with them the detector has a
     third class, so a lateral view is refused as a lateral view, not as "not a chest X-ray".
-    Without either, training is exactly that of earlier versions.
+    devices: draw tubes, lines, electrodes and markers on half of the positives (``add_devices``),
+    as bedside films carry them. Without these three, training is exactly that of earlier versions.
     """
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(20_000 + seed)
@@ -334,6 +382,8 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
             raw_positives = raw_train_u8[idx]
             if outside:
                 raw_positives = _mix_in_outside(raw_positives, outside, generator)
+            if devices:
+                raw_positives = add_devices(raw_positives, generator)
             positives = acquire_batch(raw_positives, POSITIVE_AUGMENTATION, generator)
             positives = augment_batch(positives, POSITIVE_AUGMENTATION, generator)
             negatives = generate_negatives(raw_train_u8, len(idx), generator)
@@ -381,6 +431,7 @@ def train_detector(raw_train_u8: torch.Tensor, raw_val_u8: torch.Tensor, equalis
         "classes": classes,
         "n_outside_positive": {name: int(len(images)) for name, images in outside.items()},
         "n_lateral": int(len(lateral_u8)) if has_lateral else 0,
+        "devices": bool(devices),
         "negative_kinds": list(NEGATIVE_KINDS),
         "validation_refused": refused,
         "validation_stress_refused": stress_refused,
