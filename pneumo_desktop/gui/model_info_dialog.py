@@ -101,6 +101,34 @@ class ModelInfoDialog(QDialog):
         parts.append("<p>" + e(text) + "</p>")
         return parts
 
+    def lineage_html(self, lineage: dict | None) -> list[str]:
+        """Where an adapted model comes from: its parent, the local films, and both models on the
+        same held-out local films. Empty for a model trained from scratch."""
+        if not isinstance(lineage, dict) or not isinstance(lineage.get("parent"), dict):
+            return []
+        e = html.escape
+        parent = lineage["parent"]
+        counts = lineage.get("local_counts") or {}
+        films = ", ".join(f"{e(class_display_name(k))}: {int(v)}" for k, v in counts.items())
+        text = self.tr("Adapted from {name} (version {version}) on {n} local films ({films}) on {date}.").format(
+            name=e(str(parent.get("name", "?"))), version=e(str(parent.get("version", "?"))),
+            n=sum(int(v) for v in counts.values()), films=films, date=e(str(lineage.get("date", "?"))[:10]))
+        parts = ["<h3>" + e(self.tr("Adapted to local films")) + "</h3>", f"<p>{text}</p>"]
+        comparison = lineage.get("comparison") or {}
+        if comparison.get("parent") and comparison.get("adapted"):
+            parts.append("<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>")
+            parts.append("<tr><th></th><th>" + e(self.tr("Adapted")) + "</th><th>" + e(self.tr("Parent"))
+                         + "</th></tr>")
+            for key in ("auc", "accuracy", "recall", "specificity"):
+                parts.append("<tr><td>" + e(metric_label(key)) + "</td>"
+                             f"<td>{self._metric(comparison['adapted'], key)}</td>"
+                             f"<td>{self._metric(comparison['parent'], key)}</td></tr>")
+            parts.append("</table>")
+            if comparison.get("how"):
+                parts.append(f"<p style='color:#5f6368'>{e(self.tr('Both on the same held-out local films'))}: "
+                             f"{e(str(comparison['how']))}</p>")
+        return parts
+
     def build_html(self, classifier, version: str, threshold: float | None) -> str:
         meta = classifier.metadata
         training = meta.get("training") or {}
@@ -144,6 +172,7 @@ class ModelInfoDialog(QDialog):
         def row2(label: str, value: str) -> str:
             return f"<tr><td style='{label_style}'>{e(label)}</td><td>{value}</td></tr>"
 
+        parts.extend(self.lineage_html(meta.get("lineage")))
         parts.append("<h3>" + e(self.tr("Training data")) + "</h3><table>")
         for title, key in ((self.tr("Training images"), "train_counts"), (self.tr("Validation images"), "val_counts")):
             counts = data.get(key) or {}

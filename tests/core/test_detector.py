@@ -252,3 +252,21 @@ def test_a_three_class_detector_goes_through_a_file(lateral_detector, tiny_model
     save_model_file(tmp_path / "bad.pneumo", tensors, dict(metadata, detector=dict(meta, classes=meta["classes"][:2])))
     with pytest.raises(ModelFileError, match="detector's weights do not fit"):
         Classifier.load(tmp_path / "bad.pneumo")
+
+
+def test_devices_are_drawn_on_the_chosen_share_of_films(synth):
+    from pneumo_desktop.core.detector import add_devices
+
+    films = _chests(synth, range(32), size=96)
+    none = add_devices(films, torch.Generator().manual_seed(0), share=0.0)
+    assert torch.equal(none, films)
+    drawn = add_devices(films, torch.Generator().manual_seed(0), share=1.0)
+    assert drawn.shape == films.shape and drawn.dtype == torch.uint8
+    changed = (drawn != films).flatten(1).any(1)
+    assert int(changed.sum()) >= 28  # an image may draw nothing (no tube, electrode or marker)
+    # Devices are radiopaque: drawn pixels are bright, and only a small part of the film changes.
+    diff = drawn.to(torch.int16) - films.to(torch.int16)
+    assert int((diff > 0).sum()) > 4 * int((diff < 0).sum())
+    assert float((drawn != films).float().mean()) < 0.05
+    again = add_devices(films, torch.Generator().manual_seed(0), share=1.0)
+    assert torch.equal(drawn, again), "seeded"

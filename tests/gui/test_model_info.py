@@ -77,3 +77,23 @@ def test_input_row_says_when_the_model_hides_the_frame(qtbot, tiny_model_path):
     assert "outer 12.5% of each side hidden" in masked
     # The metric names come from the shared labels, in the table's order.
     assert re.search(r"Accuracy.*Sensitivity \(recall\).*Specificity.*ROC AUC.*Calibration error", masked, re.S)
+
+
+def test_an_adapted_model_shows_its_parent_and_both_models_on_the_local_films(qtbot, tiny_model_path):
+    classifier = Classifier.load(tiny_model_path)
+    assert "Adapted to local films" not in ModelInfoDialog(classifier, classifier.version, None).build_html(
+        classifier, classifier.version, None), "a model trained from scratch has no lineage"
+    figures = {"n": 48, "auc": 0.81, "accuracy": 0.75, "recall": 0.9, "specificity": 0.6,
+               "ci": {"auc": [0.7, 0.9], "accuracy": [0.6, 0.85], "recall": [0.7, 0.97], "specificity": [0.4, 0.77]}}
+    classifier.metadata["lineage"] = {
+        "parent": {"name": "default", "version": "924933eb5f3a"}, "local_counts": {"NORMAL": 24, "PNEUMONIA": 24},
+        "date": "2026-12-04T18:00:00+00:00",
+        "comparison": {"how": "cross-fitted: 5 fine-tunes", "parent": dict(figures, auc=0.52),
+                       "adapted": figures}}
+    dialog = ModelInfoDialog(classifier, classifier.version, None)
+    qtbot.addWidget(dialog)
+    section = dialog.build_html(classifier, classifier.version, None).split("Adapted to local films", 1)[1]
+    assert "Adapted from default (version 924933eb5f3a) on 48 local films" in section and "2026-12-04" in section
+    auc_row = re.search(r"<tr><td>[^<]*AUC[^<]*</td><td>(.*?)</td><td>(.*?)</td></tr>", section)
+    assert auc_row and "81" in auc_row.group(1) and "52" in auc_row.group(2)
+    assert "cross-fitted: 5 fine-tunes" in section
