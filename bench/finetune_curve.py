@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,15 @@ def main() -> int:
     parser.add_argument("--figure", help="write the learning curve as a PNG")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--replot", metavar="OUTPUT",
+                        help="only redraw --figure from a saved output of this script (its JSON at the end)")
     args = parser.parse_args()
+    if args.replot:
+        text = Path(args.replot).read_text(encoding="utf-8")
+        results = json.loads(text[text.index("{\n"):])["results"]
+        draw_curve(results, sorted({r["n"] for r in results if r["n"]}), args.figure or "finetune_curve.png",
+                   args.source)
+        return 0
 
     import numpy as np
     import pandas as pd
@@ -176,9 +185,10 @@ def draw_curve(results: list[dict], sizes: list[int], path: str, source: str) ->
     axes.set_xlabel("local labelled films used to adapt the shipped default")
     axes.set_ylabel("ROC AUC")
     axes.set_xticks([0] + sizes)
-    axes.set_ylim(0.7, 1.0)
+    axes.set_ylim(0.45, 1.0)
+    axes.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="upper right", fontsize=8)
     axes.set_title("Adapting to another hospital: AUC against local films (3 draws each)", fontsize=9)
     figure.tight_layout()
     figure.savefig(path)
