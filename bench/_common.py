@@ -182,7 +182,7 @@ def decode_raw(classifier, paths):
     """The images at ``paths`` decoded at the model's input size, not yet equalised (as training
     caches them), through the user's decode cache. Returns ``DecodedImages``."""
     from pneumo_desktop.core.dataset import decode_images
-    from pneumo_desktop.core.imageprep import Preprocessing
+    from pneumo_desktop.core.image_preparation import Preprocessing
     from pneumo_desktop.paths import user_cache_dir
 
     raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")

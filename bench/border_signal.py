@@ -55,8 +55,8 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from pneumo_desktop.core.evaluation import rank_auc
-    from pneumo_desktop.core.preprocess import equalise_batch
+    from pneumo_desktop.core.metrics import rank_auc
+    from pneumo_desktop.core.batch_transforms import equalise_batch
 
     results = {}
     for path in args.models:

@@ -56,7 +56,7 @@ def main() -> int:
     from pneumo_desktop.core.classifier import Classifier
     from pneumo_desktop.core.dataset import decode_images, grouped_split, scan_labelled_folder
     from pneumo_desktop.core.errors import ModelFileError
-    from pneumo_desktop.core.evaluation import evaluate_arrays
+    from pneumo_desktop.core.metrics import evaluate_arrays
     from pneumo_desktop.core.finetune import FineTuneConfig, finetune_model
     from pneumo_desktop.core.gate import check_features
     from pneumo_desktop.core.training import TrainingFinished

@@ -113,7 +113,7 @@ def decode(path: str, prep) -> Decoded:
     from pneumo_desktop.core.errors import ImageReadError
     from pneumo_desktop.core.gate import check_image
     from pneumo_desktop.core.imageio import read_image
-    from pneumo_desktop.core.imageprep import prepare_image
+    from pneumo_desktop.core.image_preparation import prepare_image
 
     try:
         image = read_image(path)

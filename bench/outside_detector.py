@@ -74,7 +74,7 @@ def main() -> int:
     from pneumo_desktop.core.detector import LATERAL_MESSAGE, XrayDetector, train_detector
     from pneumo_desktop.core.errors import ModelFileError
     from pneumo_desktop.core.generators import drive
-    from pneumo_desktop.core.preprocess import equalise_batch
+    from pneumo_desktop.core.batch_transforms import equalise_batch
 
     print(C.header("Chest X-ray detector trained on several hospitals' films", C.machine_info(args.threads),
                    {"outside": args.outside, "home": args.data, "epochs": args.epochs}))

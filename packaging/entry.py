@@ -1,6 +1,6 @@
 """Launcher script that PyInstaller freezes (see ``build/pyinstaller.spec``).
 
-It does three things before handing over to :func:`pneumo_desktop.cli.main`:
+It does three things before handing over to the entry layer, :func:`pneumo_desktop.__main__.main`:
 
 * ``multiprocessing.freeze_support()`` first, so a frozen executable that is re-launched as a
   ``multiprocessing`` child (spawn start method: Windows, macOS) runs the child's work instead of
@@ -78,9 +78,9 @@ def main() -> int:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if os.environ.get(EXIT_AFTER_SHOW_ENV) == "1":
         _arm_exit_after_show()
-    from pneumo_desktop.cli import main as cli_main
+    from pneumo_desktop.__main__ import main as entry_main
 
-    return cli_main()
+    return entry_main()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Command-line interface: a thin layer over ``pneumo_desktop.core``.
+"""Command-line interface: a thin layer over ``pneumo_desktop.core``. Imports no Qt.
 
-``pneumo-desktop`` with no arguments, or with image files/folders, opens the desktop app.
-Subcommands: predict, train, evaluate, info; ``--self-test`` checks an installation.
+Subcommands: predict, train, evaluate, info. The entry layer (:mod:`pneumo_desktop.__main__`)
+sends everything else elsewhere: no arguments or image paths open the desktop app, and
+``--self-test`` checks an installation.
 Usage errors and unloadable models exit non-zero with one line on stderr, never a traceback.
 """
 
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .process import configure_torch_threads, request_fast_exit
 
 SUBCOMMANDS = ("predict", "train", "evaluate", "info")
 EXIT_USAGE = 2
@@ -27,16 +29,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_USAGE):
         super().__init__(message)
         self.code = code
-
-
-def configure_torch_threads() -> int:
-    """Pin torch's thread count once at start-up (PNEUMO_DESKTOP_THREADS, default: all cores up to 4)."""
-    import torch
-
-    wanted = os.environ.get("PNEUMO_DESKTOP_THREADS")
-    n = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else min(4, os.cpu_count() or 1)
-    torch.set_num_threads(n)
-    return n
 
 
 def _load_classifier(path: str | None):
@@ -110,9 +102,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pneumo-desktop", description="Spot pneumonia on chest X-rays, offline. "
-                     "Research use only; not a medical device.")
+                     "Research use only; not a medical device.",
+                     epilog="Without a command, or with image files and folders, pneumo-desktop opens the "
+                     "desktop app; pneumo-desktop --self-test checks an installation and prints JSON.")
     parser.add_argument("--version", action="version", version=f"PneumoDesktop {__version__}")
-    parser.add_argument("--self-test", action="store_true", help="check the installation and print JSON")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("predict", help="classify image files and folders")
@@ -203,7 +196,7 @@ def cmd_predict(args) -> int:
     from .core.decode import DecodeQueue, can_fork
     from .core.errors import ModelFileError
     from .core.imageio import list_input_files
-    from .core.imageprep import Preprocessing
+    from .core.image_preparation import Preprocessing
     from .core.modelfile import read_model_header
     from .paths import DEFAULT_MODEL_PATH
 
@@ -226,8 +219,7 @@ def cmd_predict(args) -> int:
                           processes=fork)
     # Idle OpenMP threads sleep instead of spinning: the decode workers need that core.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    global _exit_without_teardown
-    _exit_without_teardown = True
+    request_fast_exit()
     try:
         configure_torch_threads()
         from .core.predict import predict_files
@@ -267,7 +259,7 @@ def cmd_train(args) -> int:
     if args.init:
         return cmd_finetune(args)
     from .core.errors import DatasetError
-    from .core.preprocess import AugmentConfig
+    from .core.batch_transforms import AugmentConfig
     from .core.training import TrainingConfig, prepare_tables, train_model
     from .paths import user_cache_dir
 
@@ -429,7 +421,7 @@ def cmd_finetune(args) -> int:
 
 def _evaluate_folder(classifier, data_dir: str, threshold: float | None) -> dict:
     from .core.errors import DatasetError
-    from .core.evaluate import run_evaluation
+    from .core.model_evaluation import run_evaluation
 
     try:
         return run_evaluation(classifier, data_dir, threshold).report
@@ -454,7 +446,7 @@ def _write_evaluation_figure(report: dict, path: str, title: str) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from .core.evaluation import format_metrics_table
+    from .core.metrics import format_metrics_table
 
     classifier = _load_classifier(args.model)
     report = _evaluate_folder(classifier, args.data_dir, args.threshold)
@@ -547,28 +539,12 @@ def cmd_info(args) -> int:
     return 0
 
 
-def self_test() -> int:
-    """Load the default model, predict a built-in image with a heatmap, print JSON, exit 0."""
-    from .selftest import run_self_test
-
-    result = run_self_test()
-    print(json.dumps(result, indent=2))
-    return 0 if result.get("ok") else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
-        from .gui.app import run_app
-
-        return run_app(argv)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         args.argv = argv  # recorded in model files as the command that trained them
-        if args.self_test:
-            configure_torch_threads()
-            return self_test()
         if args.command is None:
             parser.print_help()
             return 0
@@ -584,26 +560,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
-
-
-# Set by commands whose output is complete when they return (predict): the console entry point
-# then ends the process without the interpreter's teardown, which takes about 0.3 s once torch
-# is loaded. Everything the command wrote is flushed and closed before that.
-_exit_without_teardown = False
-
-
-def entry() -> None:
-    """The ``pneumo-desktop`` console script and ``python -m pneumo_desktop``."""
-    code = main()
-    if _exit_without_teardown:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (BrokenPipeError, ValueError):
-            pass
-        os._exit(code)
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    entry()

@@ -13,7 +13,7 @@ import numpy as np
 
 
 def reliability_points(reliability: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The non-empty bins of a reliability report (``core.evaluation``'s ``reliability``).
+    """The non-empty bins of a reliability report (``core.metrics``'s ``reliability``).
 
     Returns (mean predicted P(abnormal), observed fraction abnormal, image count), each float64
     or int64 of shape (B,) with B <= the number of bins; empty bins are left out.
@@ -109,7 +109,7 @@ def draw_roc(ax, roc: dict, *, label: str, colour: str = "#0072B2",
 
 def evaluation_figure(report: dict, title: str):
     """A three-panel matplotlib Figure (confusion matrix, ROC, reliability) for one evaluation
-    report of ``core.evaluation.evaluate_arrays``. Built without pyplot, so no GUI is involved."""
+    report of ``core.metrics.evaluate_arrays``. Built without pyplot, so no GUI is involved."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(13, 4.4), dpi=100, layout="constrained")

@@ -20,7 +20,7 @@ from .errors import ModelFileError
 from .gate import check_features
 from .model import ChestCNN, cpu_has_fast_bf16, fold_batchnorm
 from .modelfile import read_model_file, save_model_file
-from .preprocess import Preprocessing, prepare_image, shift_views, to_model_input
+from .batch_transforms import Preprocessing, prepare_image, shift_views, to_model_input
 
 
 # Rows per forward call. Small chunks keep each layer's activations in cache; on the 2-core

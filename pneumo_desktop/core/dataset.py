@@ -22,7 +22,7 @@ from .atomic import atomic_path
 from .errors import DatasetError, ImageReadError
 from .generators import drive
 from .imageio import read_image
-from .preprocess import Preprocessing, prepare_image
+from .batch_transforms import Preprocessing, prepare_image
 
 _PATIENT_PATTERN = re.compile(r"^(person\d+|NORMAL2-IM-\d+|IM-\d+)", re.IGNORECASE)
 CLASS_SCHEMES = ("folders", "subtype")

@@ -21,7 +21,7 @@ import numpy as np
 from .errors import ImageReadError
 from .gate import check_image
 from .imageio import read_image
-from .imageprep import Preprocessing, prepare_image
+from .image_preparation import Preprocessing, prepare_image
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"

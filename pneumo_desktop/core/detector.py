@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from .errors import ModelFileError
 from .model import ChestCNN, fold_batchnorm
 from .modelfile import DETECTOR_INPUT_SIZE
-from .preprocess import AugmentConfig, acquire_batch, augment_batch, equalise_batch
+from .batch_transforms import AugmentConfig, acquire_batch, augment_batch, equalise_batch
 from .stress import STRESSES, apply_stress
 
 DETECTOR_SIZE = DETECTOR_INPUT_SIZE

@@ -42,10 +42,10 @@ from .. import __version__
 from .classifier import Classifier
 from .dataset import DecodedImages, class_counts, grouped_folds, grouped_split, manifest_sha256
 from .errors import DatasetError
-from .evaluation import choose_threshold, evaluate_arrays, fit_temperature
+from .metrics import choose_threshold, evaluate_arrays, fit_temperature
 from .gate import fit_feature_gate
 from .model import ChestCNN, cpu_has_fast_bf16
-from .preprocess import augment_batch, equalise_batch
+from .batch_transforms import augment_batch, equalise_batch
 from .training import (
     STAGE_CALIBRATE, STAGE_DECODE, STAGE_GATE, BatchDone, DataReady, EpochDone, StatusMessage, TrainingConfig,
     TrainingFinished, _batched, _decode_with_progress, _lr_at, _softmax, _validate, config_from_dict,

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .evaluation import rank_auc
+from .metrics import rank_auc
 from .generators import drive
-from .preprocess import equalise_batch, gaussian_blur_batch
+from .batch_transforms import equalise_batch, gaussian_blur_batch
 
 
 def _zoom(x: torch.Tensor, factor: float) -> torch.Tensor:

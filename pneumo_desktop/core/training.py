@@ -32,12 +32,12 @@ from .dataset import (
 )
 from .detector import DetectorStep, XrayDetector, train_detector
 from .errors import DatasetError
-from .evaluation import choose_threshold, evaluate_arrays, fit_temperature, rank_auc
+from .metrics import choose_threshold, evaluate_arrays, fit_temperature, rank_auc
 from .gate import fit_feature_gate
 from .generators import relay
 from .model import ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
-from .preprocess import (
+from .batch_transforms import (
     MAX_BORDER_MASK, AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input,
     unit_to_model_input,
 )

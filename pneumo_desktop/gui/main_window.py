@@ -38,7 +38,8 @@ from .about_dialog import AboutDialog, app_icon
 from .i18n import format_duration, format_number
 from .image_viewer import ImageViewer, heatmap_rgba, to_levels
 from .model_info_dialog import ModelInfoDialog
-from .model_manager import ModelManager, ensure_torch_configured, lower_thread_priority
+from ..process import ensure_torch_configured, lower_thread_priority
+from .model_manager import ModelManager
 from .result_panel import ResultPanel
 from .results_model import (
     FILTER_ALL, FILTER_ERROR, FILTER_NEGATIVE, FILTER_POSITIVE, FILTER_UNSUPPORTED, STATUS_OK, ResultRow,
@@ -1464,7 +1465,7 @@ class MainWindow(QMainWindow):
         row = self._current_row()
         if row is not None and row.record.image_u8 is not None:
             return row.record.image_u8
-        from ..selftest import synthetic_chest_image
+        from ..core.synthetic import synthetic_chest_image
 
         return classifier.prepare(synthetic_chest_image(256).astype(np.float32) / 255.0)
 

@@ -1,4 +1,4 @@
-"""Plain-language names of the evaluation metrics (``core/evaluation.py`` keys), translated.
+"""Plain-language names of the evaluation metrics (``core/metrics.py`` keys), translated.
 
 Shared by Model > Model details and the training wizard's evaluation table, so both call a
 figure by the same name.

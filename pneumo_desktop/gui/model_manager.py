@@ -14,50 +14,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.modelfile import MODEL_SUFFIX
+from ..process import ensure_torch_configured
 from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, user_models_dir
 from .settings import Settings
 from .workers import GeneratorJob
-
-_torch_configured = False
-
-
-def ensure_torch_configured() -> None:
-    """Pin torch's thread count once per process (called from worker threads)."""
-    global _torch_configured
-    if not _torch_configured:
-        from ..cli import configure_torch_threads
-
-        configure_torch_threads()
-        _torch_configured = True
-
-
-def lower_thread_priority(nice: int = 10) -> bool:
-    """Make the calling (worker) thread yield the CPU to the GUI thread. Threads it starts
-    afterwards (the decode pool, torch's pool on first use) inherit the lower priority.
-
-    Linux: per-thread nice value; Windows: below-normal thread priority; elsewhere nothing
-    (macOS has no per-thread nice, and renicing the process would slow the GUI too). On an idle
-    machine this costs nothing; on a busy one a batch runs a little slower and the window stays
-    smooth. Returns True if the priority was changed.
-    """
-    import os
-    import sys
-    import threading
-
-    try:
-        if sys.platform.startswith("linux"):
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), nice))
-            return True
-        if sys.platform == "win32":
-            import ctypes
-
-            kernel32 = ctypes.windll.kernel32
-            return bool(kernel32.SetThreadPriority(kernel32.GetCurrentThread(), -1))  # BELOW_NORMAL
-    except (OSError, AttributeError, ValueError):
-        pass
-    return False
-
 
 def _freeze_long_lived_objects() -> None:
     """Hide everything alive now (torch, numpy, Qt wrappers, the model) from the cyclic garbage

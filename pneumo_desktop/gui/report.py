@@ -38,7 +38,7 @@ def report_items(classifier, items: list[tuple], cached: dict, opacity: float):
     from PIL import Image
 
     from ..core.errors import ImageReadError
-    from .model_manager import lower_thread_priority
+    from ..process import lower_thread_priority
 
     lower_thread_priority()
     from ..core.imageio import read_image

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSlider, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from ..core.evaluation import sensitivity_specificity_at
+from ..core.metrics import sensitivity_specificity_at
 from .confusion_matrix_canvas import ConfusionMatrixCanvas
 from .latest_job import LatestJob
 from .metric_labels import metric_label

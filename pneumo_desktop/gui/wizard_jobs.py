@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core.dataset import check_trainable, class_counts, duplicate_groups, grouped_split, scan_labelled_folder
 from ..core.errors import DatasetError
-from ..core.evaluate import EvaluationProgress, EvaluationResult, evaluate_folder, evaluate_paths
+from ..core.model_evaluation import EvaluationProgress, EvaluationResult, evaluate_folder, evaluate_paths
 from ..core.finetune import FineTuneConfig, LocalComparison, finetune_model
 from ..core.training import TrainingConfig, train_model
 

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pneumo_desktop.selftest import synthetic_chest_image
+from pneumo_desktop.core.synthetic import synthetic_chest_image
 
 IMAGE_SIZE = 96
 PER_CLASS = 24

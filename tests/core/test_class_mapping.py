@@ -1,5 +1,5 @@
 """A model with finer abnormal classes (NORMAL / BACTERIA / VIRUS) scored on coarser labels
-(NORMAL / PNEUMONIA): core/evaluate.py, the CLI and the training wizard's comparison job.
+(NORMAL / PNEUMONIA): core/model_evaluation.py, the CLI and the training wizard's comparison job.
 
 The three-class model here is the session's tiny two-class model with its PNEUMONIA output split
 in two: both new rows copy the PNEUMONIA row of each member's head, and their biases are shifted
@@ -23,8 +23,8 @@ from pneumo_desktop.cli import main
 from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.dataset import scan_labelled_folder
 from pneumo_desktop.core.errors import DatasetError
-from pneumo_desktop.core.evaluate import EvaluationResult, collapse_mapping, evaluate_paths, run_evaluation
-from pneumo_desktop.core.evaluation import format_metrics_table
+from pneumo_desktop.core.model_evaluation import EvaluationResult, collapse_mapping, evaluate_paths, run_evaluation
+from pneumo_desktop.core.metrics import format_metrics_table
 from pneumo_desktop.core.predict import predict_files
 from pneumo_desktop.gui.wizard_jobs import EvalDone, EvalFailed, evaluation_run
 
@@ -98,7 +98,7 @@ def test_collapse_mapping_rule():
     assert collapse_mapping(["NORMAL", "PNEUMONIA"], "NORMAL", {"NORMAL", "SICK"}) is None
 
 
-# ----- core/evaluate.py ---------------------------------------------------------------------------
+# ----- core/model_evaluation.py ---------------------------------------------------------------------------
 @pytest.mark.parametrize("bacteria_share", [0.7, 0.3], ids=["answers-bacteria", "answers-virus"])
 def test_three_class_model_on_unnamed_folder_is_a_two_class_report(tiny_classifier, plain_folder, fp32,
                                                                     bacteria_share):

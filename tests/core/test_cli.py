@@ -333,9 +333,9 @@ def test_self_test_subprocess(tiny_model_path, tmp_path):
     if paths.DEFAULT_MODEL_PATH.is_file():
         argv = [sys.executable, "-m", "pneumo_desktop", "--self-test"]
     else:  # no shipped model yet: run the same entry point with the tiny model as the default
-        code = ("import sys, pathlib; from pneumo_desktop import paths, cli; "
+        code = ("import sys, pathlib; from pneumo_desktop import paths; from pneumo_desktop.__main__ import main; "
                 f"paths.DEFAULT_MODEL_PATH = pathlib.Path({str(tiny_model_path)!r}); "
-                "sys.exit(cli.main(['--self-test']))")
+                "sys.exit(main(['--self-test']))")
         argv = [sys.executable, "-c", code]
     proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
     result = json.loads(proc.stdout)

@@ -36,7 +36,7 @@ sys.meta_path.insert(0, BlockQt())
 import pneumo_desktop.core as core
 
 modules = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "pneumo_desktop.core."))
-for name in modules + ["pneumo_desktop", "pneumo_desktop.paths", "pneumo_desktop.selftest", "pneumo_desktop.cli"]:
+for name in modules + ["pneumo_desktop", "pneumo_desktop.paths", "pneumo_desktop.selftest", "pneumo_desktop.cli", "pneumo_desktop.process"]:
     importlib.import_module(name)
 attempts_after_import = list(attempts)
 

@@ -23,7 +23,7 @@ from pneumo_desktop.core.dataset import (
     scan_labelled_folder,
 )
 from pneumo_desktop.core.errors import DatasetError
-from pneumo_desktop.core.preprocess import Preprocessing
+from pneumo_desktop.core.batch_transforms import Preprocessing
 
 PER_CLASS = 24  # images per class in the session's synthetic folder (tests/core/conftest.py)
 

@@ -73,7 +73,7 @@ def test_training_reports_progress_and_validation_figures(small_detector):
 
 def test_trained_detector_accepts_chests_and_refuses_other_images(small_detector, synth):
     detector, _, _ = small_detector
-    from pneumo_desktop.core.preprocess import equalise_batch
+    from pneumo_desktop.core.batch_transforms import equalise_batch
 
     chests = equalise_batch(_chests(synth, range(200, 216)), "hist")
     assert (detector.p_not_xray(chests) < 0.5).all()
@@ -192,7 +192,7 @@ def lateral_detector(synth):
 
 def test_laterals_are_a_class_of_their_own_and_say_so(lateral_detector, synth):
     from pneumo_desktop.core.detector import CLASSES_WITH_LATERAL, LATERAL_MESSAGE
-    from pneumo_desktop.core.preprocess import equalise_batch
+    from pneumo_desktop.core.batch_transforms import equalise_batch
 
     detector, meta = lateral_detector
     assert detector.knows_laterals and meta["classes"] == CLASSES_WITH_LATERAL

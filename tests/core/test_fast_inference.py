@@ -16,7 +16,7 @@ from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.decode import DecodeQueue, decode_for_model
 from pneumo_desktop.core.errors import ModelFileError
 from pneumo_desktop.core.explain import gradcam, predict_with_gradcam
-from pneumo_desktop.core.imageprep import Preprocessing
+from pneumo_desktop.core.image_preparation import Preprocessing
 from pneumo_desktop.core.model import ChestCNN, cpu_has_fast_bf16, fold_batchnorm
 from pneumo_desktop.core.modelfile import read_model_file, read_model_header
 
@@ -151,7 +151,7 @@ def test_model_header_is_read_without_torch_and_matches_the_file(tiny_model_path
         "sys.meta_path.insert(0, Block())\n"
         "from pneumo_desktop.core.modelfile import read_model_header\n"
         "from pneumo_desktop.core.decode import DecodeQueue\n"
-        "from pneumo_desktop.core.imageprep import Preprocessing\n"
+        "from pneumo_desktop.core.image_preparation import Preprocessing\n"
         "meta = read_model_header(sys.argv[1])\n"
         "q = DecodeQueue([sys.argv[1]], Preprocessing.from_dict(meta['preprocessing']))\n"
         "print(json.dumps({'classes': meta['classes'], 'status': q.take(1)[0].status}))\n"

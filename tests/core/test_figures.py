@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from pneumo_desktop.core.evaluation import evaluate_arrays
+from pneumo_desktop.core.metrics import evaluate_arrays
 from pneumo_desktop.figures import draw_confusion, draw_reliability, reliability_points
 
 

@@ -18,7 +18,7 @@ from pneumo_desktop.core.gate import (
     mahalanobis,
 )
 from pneumo_desktop.core.imageio import read_image
-from pneumo_desktop.selftest import synthetic_chest_image
+from pneumo_desktop.core.synthetic import synthetic_chest_image
 
 
 def as_pixels(array_u8: np.ndarray) -> np.ndarray:

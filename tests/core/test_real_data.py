@@ -9,7 +9,7 @@ import pytest
 
 from pneumo_desktop import paths
 from pneumo_desktop.core.classifier import Classifier
-from pneumo_desktop.core.evaluate import run_evaluation
+from pneumo_desktop.core.model_evaluation import run_evaluation
 from pneumo_desktop.core.training import TrainingConfig
 
 pytestmark = pytest.mark.slow

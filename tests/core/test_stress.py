@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pneumo_desktop.core.preprocess import equalise_batch
+from pneumo_desktop.core.batch_transforms import equalise_batch
 from pneumo_desktop.core.stress import STRESSES, apply_stress, stress_metrics
 
 
@@ -81,7 +81,7 @@ class _CountingModel(_ScoresLocalContrast):
 def test_abnormal_images_are_scored_once_with_the_same_figures_as_rescoring_everything(raw_u8):
     """Only the normals change, so only they are re-scored per change; the figures must equal
     those of scoring the whole changed split each time, as the battery is defined."""
-    from pneumo_desktop.core.evaluation import rank_auc
+    from pneumo_desktop.core.metrics import rank_auc
 
     is_abnormal = np.array([False, True, False, True, True, False])
     model = _CountingModel()

@@ -13,8 +13,8 @@ import torch
 from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.dataset import manifest_sha256, scan_labelled_folder
 from pneumo_desktop.core.errors import DatasetError
-from pneumo_desktop.core.evaluate import run_evaluation
-from pneumo_desktop.core.preprocess import AugmentConfig
+from pneumo_desktop.core.model_evaluation import run_evaluation
+from pneumo_desktop.core.batch_transforms import AugmentConfig
 from pneumo_desktop.core.training import (
     BatchDone,
     DataReady,

@@ -49,7 +49,7 @@ def running_qthreads() -> list[str]:
 
 def synthetic_xray(seed: int, pneumonia: bool, size: int = XRAY_SIZE) -> np.ndarray:
     """A synthetic chest radiograph, uint8 (size, size); ``pneumonia`` adds lung opacities."""
-    from pneumo_desktop.selftest import synthetic_chest_image
+    from pneumo_desktop.core.synthetic import synthetic_chest_image
 
     image = synthetic_chest_image(size=size, seed=seed).astype(np.float32)
     if pneumonia:

@@ -9,7 +9,7 @@ from pneumo_desktop.core.classifier import Classifier
 from pneumo_desktop.core.explain import activation_maps, first_layer_filters
 from pneumo_desktop.gui.image_grid import ImageGrid, to_uint8
 from pneumo_desktop.gui.model_inspector import ModelInspector, prepared_input
-from pneumo_desktop.selftest import synthetic_chest_image
+from pneumo_desktop.core.synthetic import synthetic_chest_image
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ from PIL import Image
 from PySide6.QtWidgets import QWizard
 
 from pneumo_desktop.core.classifier import Classifier
-from pneumo_desktop.core.evaluation import sensitivity_specificity_at
+from pneumo_desktop.core.metrics import sensitivity_specificity_at
 from pneumo_desktop.core.training import TrainingConfig
 from pneumo_desktop.gui.training_wizard import PAGE_ADOPT, PAGE_EVALUATION, PAGE_SETTINGS, PAGE_TRAINING, TrainingWizard
 from pneumo_desktop.gui.wizard_jobs import estimate_training_seconds, sanitise_model_name
 from pneumo_desktop.paths import user_models_dir
-from pneumo_desktop.selftest import synthetic_chest_image
+from pneumo_desktop.core.synthetic import synthetic_chest_image
 
 # A network small enough to train in about a second on two busy cores.
 TINY = TrainingConfig(epochs=2, batch_size=8, learning_rate=1e-2, input_size=64, widths=(8, 16, 16, 16),

@@ -217,7 +217,7 @@ def _write_dicoms(folder: Path) -> list[Path]:
     from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless, SecondaryCaptureImageStorage,
                              generate_uid)
 
-    from pneumo_desktop.selftest import synthetic_chest_image
+    from pneumo_desktop.core.synthetic import synthetic_chest_image
 
     chest = synthetic_chest_image(256)
 
@@ -282,7 +282,7 @@ def test_frozen_reads_dicom(bundle: Bundle, sandbox: dict):
 def _synthetic_training_folder(folder: Path, per_class: int = 12) -> None:
     from PIL import Image
 
-    from pneumo_desktop.selftest import synthetic_chest_image
+    from pneumo_desktop.core.synthetic import synthetic_chest_image
 
     y, x = np.mgrid[0:128, 0:128] / 128.0
     for cls in ("NORMAL", "PNEUMONIA"):

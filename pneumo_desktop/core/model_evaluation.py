@@ -87,7 +87,7 @@ def evaluate_paths(classifier: Classifier, paths: list[str], labels: list[str], 
     Yields EvaluationProgress per image, then one EvaluationResult. Raises DatasetError for an
     empty list or labels the model does not know.
     """
-    from .evaluation import evaluate_arrays
+    from .metrics import evaluate_arrays
 
     normal_class = classifier.classes[classifier.normal_index]
     unknown = sorted(set(labels) - set(classifier.classes))

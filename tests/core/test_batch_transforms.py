@@ -1,4 +1,4 @@
-"""Tests for pneumo_desktop.core.preprocess: equalisation, prepared images, augmentation, views."""
+"""Tests for pneumo_desktop.core.batch_transforms: equalisation, prepared images, augmentation, views."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pneumo_desktop.core.preprocess import (
+from pneumo_desktop.core.batch_transforms import (
     AugmentConfig,
     acquire_batch,
     Preprocessing,
@@ -20,7 +20,7 @@ from pneumo_desktop.core.preprocess import (
     shift_views,
     to_model_input,
 )
-from pneumo_desktop.selftest import synthetic_chest_image
+from pneumo_desktop.core.synthetic import synthetic_chest_image
 
 
 @pytest.fixture(scope="module")

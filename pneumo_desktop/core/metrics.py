@@ -586,7 +586,7 @@ def format_metrics_table(report: dict) -> str:
 
     One row per metric -- metric, value, 95 % CI -- followed by per-class recall. Undefined
     values print as ``n/a``; metrics without an interval print ``-`` in the CI column. A report
-    with ``class_mapping`` (``{model class: label}``, see ``core/evaluate.py``) ends with a line
+    with ``class_mapping`` (``{model class: label}``, see ``core/model_evaluation.py``) ends with a line
     per merged label saying which of the model's classes were counted as it.
     """
 

@@ -1,4 +1,4 @@
-"""Tests of pneumo_desktop.core.evaluation against hand-computed values."""
+"""Tests of pneumo_desktop.core.metrics against hand-computed values."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from pneumo_desktop.core.evaluation import (
+from pneumo_desktop.core.metrics import (
     choose_threshold,
     evaluate_arrays,
     fit_temperature,

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .imageprep import (  # noqa: F401 - re-exported: the torch-free half of preprocessing
+from .image_preparation import (  # noqa: F401 - re-exported: the torch-free half of preprocessing
     EQUALISE_MODES, MAX_BORDER_MASK, Preprocessing, clahe, equalise_histogram, equalise_u8, prepare_image, resize_to_u8,
 )
 
