@@ -1,4 +1,9 @@
-"""Shared helpers for the benchmark scripts: machine header, thread pinning, tables, statistics.
+"""Shared helpers for the timing scripts here and the probes in ``experiments/``: data and model
+defaults, the outside-hospital manifest, machine header, thread pinning, tables, statistics.
+
+The probes reach this module through ``experiments/_probe.py``, which adds this folder to
+``sys.path``. Data defaults are folders beside the repository (``../shared/data/chest_xray``,
+``../data/train_full``, ``../data/outside``), resolved against the repository root.
 
 Kept free of torch at import time so that ``plain_loop.py``-style subprocess timings are not
 influenced by it; torch is imported lazily where a helper needs it.
@@ -6,6 +11,7 @@ influenced by it; torch is imported lazily where a helper needs it.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -21,7 +27,8 @@ REPO_ROOT = BENCH_DIR.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "chest_xray"
 DEFAULT_TEST_DIR = SHARED_DATA / "test"
 DEFAULT_TRAIN_MINI = SHARED_DATA / "train_mini"
-DEFAULT_TRAIN_FULL = Path("/work/data/train_full")
+DEFAULT_TRAIN_FULL = REPO_ROOT.parent / "data" / "train_full"  # the full training split (5,216 images)
+DEFAULT_OUTSIDE = REPO_ROOT.parent / "data" / "outside"  # written by scripts/build_outside_data.py
 DEFAULT_MODEL = REPO_ROOT / "pneumo_desktop" / "resources" / "models" / "default.pneumo"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"}
 
@@ -139,7 +146,7 @@ def require_model(path: str) -> Path:
     p = Path(path)
     if not p.is_file():
         sys.exit(f"model file not found: {p}\n(train one quickly: python -m pneumo_desktop train "
-                 f"{DEFAULT_TRAIN_MINI} --out /tmp/bench_model.pneumo --epochs 1, then pass --model)")
+                 f"{DEFAULT_TRAIN_MINI} --out bench_model.pneumo --epochs 1, then pass --model)")
     return p
 
 
@@ -150,71 +157,26 @@ def model_summary(classifier) -> str:
             f"{arch['widths']}, {arch['n_members']} member(s), {len(meta['tta_shifts'])} test-time view(s)")
 
 
-def model_split(classifier, data_dir: str | Path, label: str):
-    """The patient-grouped split ``classifier`` was trained with (a pandas table with ``path``,
-    ``label`` and ``split`` columns), rebuilt from ``data_dir`` with the seed, validation fraction
-    and class scheme stored in its file; None, with the reason on stderr, when the file does not
-    say how it was trained or ``data_dir`` is not the folder it was trained on (its image digest
-    differs). Exits with status 2 when ``data_dir`` cannot be read at all."""
-    from pneumo_desktop.core.dataset import grouped_split, manifest_sha256, scan_labelled_folder
-    from pneumo_desktop.core.errors import DatasetError
-
-    config = (classifier.metadata.get("training") or {}).get("config")
-    if not config:
-        print(f"{label}: the file does not say how it was trained, so its split cannot be rebuilt; skipped",
-              file=sys.stderr)
-        return None
-    # The model's own class scheme: the split is stratified by label, so it must be the same.
-    try:
-        table = scan_labelled_folder(data_dir, class_scheme=config.get("class_scheme", "folders"))
-    except DatasetError as exc:
-        print(f"cannot read the training folder {data_dir}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    stored = (classifier.metadata["training"].get("data") or {}).get("manifest_sha256")
-    if stored and manifest_sha256(table) != stored:
-        print(f"{label}: {data_dir} is not the folder this model was trained on (its image digest differs), "
-              "so its split cannot be rebuilt; skipped", file=sys.stderr)
-        return None
-    return grouped_split(table, config["val_fraction"], config["seed"])
-
-
-def decode_raw(classifier, paths):
-    """The images at ``paths`` decoded at the model's input size, not yet equalised (as training
-    caches them), through the user's decode cache. Returns ``DecodedImages``."""
-    from pneumo_desktop.core.dataset import decode_images
-    from pneumo_desktop.core.image_preparation import Preprocessing
-    from pneumo_desktop.paths import user_cache_dir
-
-    raw_prep = Preprocessing(input_size=classifier.preprocessing.input_size, equalise="none")
-    return decode_images(paths, raw_prep, cache_dir=user_cache_dir() / "decoded")
-
-
-def load_validation(path: str, data_dir: str | Path):
-    """The model file at ``path`` with its own validation split rebuilt from ``data_dir``:
-    (classifier, raw uint8 (N, S, S) images decoded at its input size and not yet equalised,
-    is_abnormal bool (N,)), or None, with the reason on stderr, when the file cannot be loaded
-    or its split cannot be rebuilt. Unreadable images are left out of both arrays."""
-    from pneumo_desktop.core.classifier import Classifier
-    from pneumo_desktop.core.errors import ModelFileError
-
-    try:
-        classifier = Classifier.load(path)
-    except ModelFileError as exc:
-        print(f"{path}: cannot load the model: {exc}; skipped", file=sys.stderr)
-        return None
-    split = model_split(classifier, data_dir, path)
-    if split is None:
-        return None
-    val = split[split["split"] == "val"].reset_index(drop=True)
-    decoded = decode_raw(classifier, val["path"])
-    is_abnormal = (val["label"] != classifier.metadata["normal_class"]).to_numpy()[decoded.ok]
-    return classifier, decoded.images[decoded.ok], is_abnormal
-
-
 def list_images(folder: str | Path) -> list[Path]:
     root = Path(folder)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def read_outside_manifest(folder: str | Path, source: str | None = None,
+                          missing_ok: bool = False) -> list[dict] | None:
+    """The rows of ``folder/manifest.csv``, the outside-hospital sets that
+    ``scripts/build_outside_data.py`` writes (keys ``source``, ``path`` relative to ``folder``,
+    ``label``, ``patient``, ``view``, ``sha256``), only ``source``'s when it is given. When the
+    file is missing: None if ``missing_ok``, else the reason on stderr and exit status 2."""
+    manifest = Path(folder) / "manifest.csv"
+    if not manifest.is_file():
+        if missing_ok:
+            return None
+        print(f"error: {manifest} is missing; build it with python scripts/build_outside_data.py", file=sys.stderr)
+        raise SystemExit(2)
+    with open(manifest, newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if source is None or row["source"] == source]
 
 
 def spread(paths: list, n: int) -> list:

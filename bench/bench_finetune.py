@@ -13,7 +13,6 @@ its wall-clock and CPU time, and the trainer's own stage times from its progress
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import re
 import sys
@@ -22,12 +21,9 @@ from pathlib import Path
 
 import _common as C
 
-DEFAULT_OUTSIDE = C.REPO_ROOT.parent / "data" / "outside"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outside", default=str(DEFAULT_OUTSIDE))
+    parser.add_argument("--outside", default=str(C.DEFAULT_OUTSIDE))
     parser.add_argument("--source", default="nih")
     parser.add_argument("--films", type=int, default=200)
     parser.add_argument("--model", default=str(C.DEFAULT_MODEL))
@@ -36,12 +32,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     model = C.require_model(args.model)
-    manifest = Path(args.outside) / "manifest.csv"
-    if not manifest.is_file():
-        print(f"error: {manifest} is missing; build it with python scripts/build_outside_data.py", file=sys.stderr)
-        return 2
-    with open(manifest, newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["source"] == args.source]
+    rows = C.read_outside_manifest(args.outside, args.source)
     rng = random.Random(0)
     print(C.header("Fine-tuning time (train --init), whole process", C.machine_info(args.threads),
                    {"model": model.name, "films": args.films, "source": args.source}))

@@ -11,9 +11,9 @@ timing starts (the decoded-image cache serves the others).
 ``train_model`` always trains channels_last; the NCHW variants swap in (for this process only)
 a ChestCNN subclass that ignores the memory-format request and makes its input contiguous.
 
-Default data: the full training split at /work/data/train_full (5,216 images); when it is absent
-the script says so and exits 0 unless ``--data`` names another labelled folder. ``--quick``:
-512 images, 1 epoch per variant.
+Default data: the full training split in ``../data/train_full`` beside the repository (5,216
+images); when it is absent the script says so and exits 0 unless ``--data`` names another
+labelled folder. ``--quick``: 512 images, 1 epoch per variant.
 """
 
 from __future__ import annotations

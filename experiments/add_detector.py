@@ -1,6 +1,6 @@
 """Give model files trained before the chest X-ray detector existed their detector.
 
-    python bench/add_detector.py MODEL [MODEL ...] [--data DIR] [--epochs 8] [--threads 2] [--record]
+    python experiments/add_detector.py MODEL [MODEL ...] [--data DIR] [--epochs 8] [--threads 2] [--record]
 
 For each model: rebuilds its own patient-grouped split from ``--data`` (the training folder it
 was trained on, checked against the image digest stored in the file) with the seed, validation
@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import _common as C
+import _probe as C
 
 MAX_STRESS_REFUSED = 0.005
 
@@ -74,7 +74,7 @@ def main() -> int:
             tensors, meta = drive(
                 train_detector(train, val, classifier.preprocessing.equalise, args.epochs, seed),
                 lambda step, name=name: print(f"{name}: {step}", file=sys.stderr))
-            meta["provenance"] = ("added after training by bench/add_detector.py; the classifier's weights, "
+            meta["provenance"] = ("added after training by experiments/add_detector.py; the classifier's weights, "
                                   "threshold and temperature are unchanged")
             classifier.detector = XrayDetector(tensors, meta, name)
             classifier.metadata["detector"] = meta

@@ -1,6 +1,7 @@
 """How much of a model's validation signal lies outside the lungs: occlusion of frame and centre.
 
-    python bench/border_signal.py MODEL [MODEL ...] [--data DIR] [--frames 0.1,0.15,0.2,0.25] [--threads 2] [--json]
+    python experiments/border_signal.py MODEL [MODEL ...] [--data DIR] [--frames 0.1,0.15,0.2,0.25]
+                                        [--threads 2] [--json]
 
 Rebuilds each model's own patient-grouped validation split from ``--data`` (the training folder
 it was trained on), prepares the images exactly as the model does, and scores them three ways:
@@ -18,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-import _common as C
+import _probe as C
 
 
 def occluded(prepared_u8, frame_px: int, keep_centre: bool):

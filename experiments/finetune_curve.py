@@ -1,7 +1,7 @@
 """Learning curve of fine-tuning: how many labelled local films bring an outside hospital's AUC up.
 
-    python bench/finetune_curve.py [--outside DIR] [--source nih] [--model FILE] [--sizes 40,100,200]
-                                   [--draws 3] [--home-test DIR] [--figure PNG] [--threads 2] [--json]
+    python experiments/finetune_curve.py [--outside DIR] [--source nih] [--model FILE] [--sizes 40,100,200]
+                                         [--draws 3] [--home-test DIR] [--figure PNG] [--threads 2] [--json]
 
 The labelled outside source (NIH by default, from ``scripts/build_outside_data.py``) is split by
 patient into a fixed test part (a third of its patients, seed 0) and a pool. For each size n and
@@ -15,21 +15,19 @@ itself. Prints a table per draw and a summary per n; ``--figure`` draws the curv
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
 from pathlib import Path
 
-import _common as C
+import _probe as C
 
-DEFAULT_OUTSIDE = C.REPO_ROOT.parent / "data" / "outside"
 KEYS = ("auc", "accuracy", "recall", "specificity")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outside", default=str(DEFAULT_OUTSIDE))
+    parser.add_argument("--outside", default=str(C.DEFAULT_OUTSIDE))
     parser.add_argument("--source", default="nih")
     parser.add_argument("--model", default=str(C.DEFAULT_MODEL))
     parser.add_argument("--sizes", default="40,100,200")
@@ -67,12 +65,7 @@ def main() -> int:
     except ModelFileError as exc:
         print(f"error: cannot load the model: {exc}", file=sys.stderr)
         return 3
-    manifest = Path(args.outside) / "manifest.csv"
-    if not manifest.is_file():
-        print(f"error: {manifest} is missing; build it with python scripts/build_outside_data.py", file=sys.stderr)
-        return 2
-    with open(manifest, newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["source"] == args.source]
+    rows = C.read_outside_manifest(args.outside, args.source)
     table = pd.DataFrame({"path": [str(Path(args.outside) / r["path"]) for r in rows],
                           "label": [r["label"] for r in rows], "patient": [r["patient"] for r in rows],
                           "sha256": [r["sha256"] for r in rows], "split": "train"})
@@ -103,7 +96,7 @@ def main() -> int:
         report = evaluate_arrays(truth, classifier.decide(probs), prob_abnormal, classes, classifier.threshold,
                                  classifier.normal_index, n_bootstrap=500, seed=0)
         # The feature distance is the adapted model's own (refitted on its local films); the
-        # detector is the parent's, unchanged by adapting, and is measured in bench/gate_outside.py.
+        # detector is the parent's, unchanged by adapting, and is measured in experiments/gate_outside.py.
         by_features = check_features(feats, classifier.gate_tensors, classifier.metadata.get("gate"))
         out = {k: report[k] for k in KEYS}
         out.update({f"{k}_ci": report["ci"].get(k) for k in KEYS}, n=len(truth),

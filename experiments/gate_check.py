@@ -1,6 +1,6 @@
 """What the unfamiliar-image gate lets through: real chest X-rays against images that are not.
 
-    python bench/gate_check.py [MODEL ...] [--test DIR] [--threads 2] [--no-test] [--without-detector]
+    python experiments/gate_check.py [MODEL ...] [--test DIR] [--threads 2] [--no-test] [--without-detector]
 
 Runs ``predict_files`` (the path the CLI and the GUI use: readers, image statistics, feature
 distance and, where the model file has one, the chest X-ray detector) over three sets and
@@ -24,7 +24,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import _common as C
+import _probe as C
 
 MODELS_DIR = C.REPO_ROOT / "pneumo_desktop" / "resources" / "models"
 

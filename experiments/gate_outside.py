@@ -1,7 +1,7 @@
 """How often each stage of the unfamiliar-image gate refuses real films, per source.
 
-    python bench/gate_outside.py MODEL [MODEL ...] [--outside DIR] [--test DIR] [--limit N]
-                                 [--threads 2] [--json]
+    python experiments/gate_outside.py MODEL [MODEL ...] [--outside DIR] [--test DIR] [--limit N]
+                                       [--threads 2] [--json]
 
 For each model and each set of images, every stage of the gate is evaluated on its own over
 every image that can be read, so that each stage is measured even where another would refuse
@@ -30,7 +30,6 @@ feature distance among the images that stage lets through, next to its limit.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 from collections import Counter
@@ -40,9 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-import _common as C
+import _probe as C
 
-DEFAULT_OUTSIDE = C.REPO_ROOT.parent / "data" / "outside"
 OUTSIDE_SOURCES = ("nih", "hannover", "openist", "lateral")
 NONXRAY = "non-x-rays"
 LATERAL_PREFIX = "lateral view"
@@ -76,15 +74,15 @@ def test_set(folder: Path) -> ImageSet | None:
 
 
 def outside_sets(folder: Path) -> tuple[list[ImageSet], str | None]:
-    manifest = folder / "manifest.csv"
-    if not manifest.is_file():
-        return [], f"no {manifest} (build it: python scripts/build_outside_data.py); outside sources skipped"
+    rows = C.read_outside_manifest(folder, missing_ok=True)
+    if rows is None:
+        return [], (f"no {folder / 'manifest.csv'} (build it: python scripts/build_outside_data.py); "
+                    "outside sources skipped")
     by_source: dict[str, ImageSet] = {}
-    with open(manifest, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            s = by_source.setdefault(row["source"], ImageSet(row["source"], [], []))
-            s.paths.append(str(folder / row["path"]))
-            s.groups.append(row["label"])
+    for row in rows:
+        s = by_source.setdefault(row["source"], ImageSet(row["source"], [], []))
+        s.paths.append(str(folder / row["path"]))
+        s.groups.append(row["label"])
     order = [s for s in OUTSIDE_SOURCES if s in by_source] + [s for s in by_source if s not in OUTSIDE_SOURCES]
     return [by_source[s] for s in order], None
 
@@ -194,8 +192,8 @@ def cell(k: int | None, read: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="model files (.pneumo)")
-    parser.add_argument("--outside", default=str(DEFAULT_OUTSIDE),
-                        help=f"the outside-hospital sets with their manifest.csv (default {DEFAULT_OUTSIDE})")
+    parser.add_argument("--outside", default=str(C.DEFAULT_OUTSIDE),
+                        help=f"the outside-hospital sets with their manifest.csv (default {C.DEFAULT_OUTSIDE})")
     parser.add_argument("--test", default=str(C.DEFAULT_TEST_DIR), help="the home test split (skipped if absent)")
     parser.add_argument("--limit", type=int, default=None, help="at most N images per set, spread over it")
     C.add_common_args(parser, model=False)

@@ -1,7 +1,7 @@
 """Train the chest X-ray detector on real films of several hospitals, measure it source by source.
 
-    python bench/outside_detector.py --loso [--outside DIR] [--data DIR] [--epochs 8] [--threads 2]
-    python bench/outside_detector.py --record MODEL [MODEL ...] [--outside DIR] [--data DIR]
+    python experiments/outside_detector.py --loso [--outside DIR] [--data DIR] [--epochs 8] [--threads 2]
+    python experiments/outside_detector.py --record MODEL [MODEL ...] [--outside DIR] [--data DIR]
 
 The detector (``pneumo_desktop.core.detector``) learns "frontal chest film" from the home
 training split (the default model's own patient-grouped training part, rebuilt from ``--data``),
@@ -18,30 +18,19 @@ as lateral. These are the figures for the recipe; no source is both trained on a
 ``--record`` trains the detector with every source and every lateral view (the same recipe,
 seed 0) and stores it in each MODEL (atomically); the classifier's weights, threshold,
 temperature and feature gate are not touched. It refuses a model whose preprocessing differs
-from the default's. Measure the result with ``bench/gate_outside.py`` and ``bench/gate_check.py``.
+from the default's. Measure the result with ``experiments/gate_outside.py`` and ``experiments/gate_check.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
 
-import _common as C
+import _probe as C
 
 SOURCES = ("nih", "hannover", "openist")
-DEFAULT_OUTSIDE = C.REPO_ROOT.parent / "data" / "outside"
-
-
-def read_manifest(outside: Path) -> list[dict]:
-    manifest = outside / "manifest.csv"
-    if not manifest.is_file():
-        print(f"error: {manifest} is missing; build it with python scripts/build_outside_data.py", file=sys.stderr)
-        raise SystemExit(2)
-    with open(manifest, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def lateral_folds(rows: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -56,7 +45,7 @@ def main() -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--loso", action="store_true", help="leave-one-source-out measurement")
     mode.add_argument("--record", nargs="+", metavar="MODEL", help="train on all sources and store in MODEL")
-    parser.add_argument("--outside", default=str(DEFAULT_OUTSIDE))
+    parser.add_argument("--outside", default=str(C.DEFAULT_OUTSIDE))
     parser.add_argument("--data", default=str(C.DEFAULT_TRAIN_FULL), help="the full home training split")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
@@ -89,7 +78,7 @@ def main() -> int:
     home_val = home[torch.from_numpy((kept["split"] == "val").to_numpy().copy())]
 
     outside_dir = Path(args.outside)
-    rows = read_manifest(outside_dir)
+    rows = C.read_outside_manifest(outside_dir)
 
     def images_of(selected: list[dict]) -> torch.Tensor:
         result = C.decode_raw(reference, [str(outside_dir / r["path"]) for r in selected])
@@ -156,8 +145,8 @@ def main() -> int:
                        "home val refused"], lateral_rows, digits=2))
     else:
         tensors, meta, detector = train(frontal, torch.cat([laterals_a, laterals_b]), "all sources")
-        meta["provenance"] = ("retrained after training by bench/outside_detector.py on the home training split, "
-                              "outside frontal films (NIH, Hannover, OpenIST) and lateral views; the classifier's "
+        meta["provenance"] = ("retrained after training by experiments/outside_detector.py on the home training "
+                              "split, outside frontal films (NIH, Hannover, OpenIST) and lateral views; the classifier's "
                               "weights, threshold, temperature and feature gate are unchanged")
         for path in args.record:
             try:

@@ -1,6 +1,6 @@
 """Stress validation of model files: one-sided acquisition changes on the validation normals.
 
-    python bench/stress_validation.py MODEL [MODEL ...] [--data DIR] [--threads 2] [--json] [--record]
+    python experiments/stress_validation.py MODEL [MODEL ...] [--data DIR] [--threads 2] [--json] [--record]
 
 Rebuilds each model's own patient-grouped validation split from ``--data`` (the training folder
 it was trained on) with the seed and validation fraction stored in the model file, applies each
@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-import _common as C
+import _probe as C
 
 
 def main() -> int:

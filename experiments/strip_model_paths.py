@@ -1,6 +1,6 @@
 """Re-save model files without the folders and absolute paths of the machine that made them.
 
-    python scripts/strip_model_paths.py FILE [FILE ...]
+    python experiments/strip_model_paths.py FILE [FILE ...]
 
 For each file: read it with ``core.modelfile.read_model_file``, scrub its metadata with
 ``core.provenance.scrub_metadata`` (the training command keeps its options but names no folder;

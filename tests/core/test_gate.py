@@ -229,12 +229,12 @@ def _nonxray_helpers():
     import importlib
     import sys
 
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    sys.path.insert(0, str(bench))
+    experiments = Path(__file__).resolve().parents[2] / "experiments"
+    sys.path.insert(0, str(experiments))
     try:
         return importlib.import_module("_nonxray")
     finally:
-        sys.path.remove(str(bench))
+        sys.path.remove(str(experiments))
 
 
 @pytest.mark.parametrize("model", ["default", "ensemble", "subtype"])
