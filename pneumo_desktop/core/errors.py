@@ -25,7 +25,3 @@ class DatasetError(PneumoError):
 
 class ModelFileError(PneumoError):
     """A model file is missing, malformed, incompatible, oversized or hostile."""
-
-
-class TrainingCancelled(PneumoError):
-    """Training was stopped on request before it produced a model."""
