@@ -4,7 +4,7 @@
 
 The model is trained and tested on one hospital's films (the Guangzhou paediatric set in
 ``../shared/data/chest_xray``). These sets come from elsewhere and are used only to measure how
-the app behaves on films it has never seen the like of (``bench/gate_outside.py``). Nothing is
+the app behaves on films it has never seen the like of (``experiments/gate_outside.py``). Nothing is
 downloaded here: the images are read from bare git mirrors under ``--mirrors`` (default
 ``<repo root>/../.mirror``, laid out as ``ROOT/<owner>+<name>/repo`` or ``.../repo/.git``) and
 written under ``--out`` (default ``<repo root>/../data/outside``), never into the repository:
