@@ -28,7 +28,7 @@ class Preprocessing:
     # Fraction of each side hidden from the network (set to the input mean, after
     # normalisation): a frame of this width holds shoulders, arms, neck, abdomen, collimation
     # edges and burnt-in labels, which tell the classes apart on the training split through the
-    # child's size and the framing rather than the lungs (bench/border_signal.py measures it).
+    # child's size and the framing rather than the lungs (experiments/border_signal.py measures it).
     # 0 hides nothing. Older model files have no such field and read as 0.
     border_mask: float = 0.0
 

@@ -4,7 +4,7 @@ A model file is meant to be shared between sites, but the folders it was trained
 are often named after patients or studies (``/data/Doe_Jane/scans``). This module keeps those
 names out of every file: ``portable_command`` is the command line recorded for training,
 ``scrub_metadata`` is applied by ``modelfile.save_model_file`` to everything it writes, and
-``find_paths`` lists what would still leak (used by the tests and ``scripts/strip_model_paths.py``).
+``find_paths`` lists what would still leak (used by the tests and ``experiments/strip_model_paths.py``).
 
 Rules, applied to every string in the metadata:
 
