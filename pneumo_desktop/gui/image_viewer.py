@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 LEVELS = 4096  # pixel values are kept as 12-bit indices into a display look-up table
@@ -355,3 +355,25 @@ class ImageViewer(QGraphicsView):
         painter.setPen(QColor("#c9ced6"))
         painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._message)
         painter.restore()
+
+
+def heat_scale_icon() -> QIcon:
+    """A small round swatch of the heat scale (32 x 32), for the overlay button. GUI thread only."""
+    from PySide6.QtGui import QBrush, QLinearGradient
+
+    from ..core.overlay import heat_lut
+
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    gradient = QLinearGradient(0, 32, 32, 0)
+    lut = heat_lut()
+    for stop in (0.15, 0.4, 0.65, 0.9):
+        r, g, b = (int(v) for v in lut[int(stop * 255)])
+        gradient.setColorAt(stop, QColor(r, g, b))
+    painter.setBrush(QBrush(gradient))
+    painter.setPen(QColor("#202124"))
+    painter.drawEllipse(3, 3, 26, 26)
+    painter.end()
+    return QIcon(pixmap)

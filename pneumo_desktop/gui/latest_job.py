@@ -3,7 +3,9 @@
 ``LatestJob`` wraps :class:`~pneumo_desktop.gui.workers.GeneratorJob`. Each run's items are
 tagged with a run number on the worker thread, so items, failures and completion from a run
 that has since been superseded or cancelled are dropped on arrival instead of reaching the
-widget. An exception inside the generator arrives as ``failed(message, traceback)``.
+widget. An exception inside the generator arrives as ``failed(message, traceback)``. A run
+stopped by ``cancel()`` ends with ``cancelled()`` once its worker thread has ended (a run
+superseded by ``start`` ends silently), so an owner can say "cancelled" only when it is true.
 
 ``stop()`` cancels every run and waits for its thread. A thread still busy after the wait (a
 long blocking step inside the generator) is parked: kept referenced, under the application
@@ -46,12 +48,14 @@ class LatestJob(QObject):
     """Runs ``factory()``'s generator off the GUI thread; ``start`` again to supersede.
 
     Signals (GUI thread): ``yielded(object)`` per item of the current run, ``failed(str, str)``
-    (message, traceback) if it raised, ``done()`` when it ended normally.
+    (message, traceback) if it raised, ``done()`` when it ended normally, ``cancelled()`` when a
+    run stopped by ``cancel()`` has ended (its thread is no longer running).
     """
 
     yielded = Signal(object)
     failed = Signal(str, str)
     done = Signal()
+    cancelled = Signal()
 
     def __init__(self, parent: QObject | None = None, name: str = "pneumo-job"):
         super().__init__(parent)
@@ -59,9 +63,10 @@ class LatestJob(QObject):
         self._token = 0
         self._busy = False
         self._jobs: list[GeneratorJob] = []
+        self._cancelled_job: GeneratorJob | None = None  # ends with ``cancelled`` once its thread is done
 
     def start(self, factory: Callable[[], Iterator]) -> None:
-        self.cancel()
+        self._drop_current()
         self._token += 1
         token = self._token
         job = GeneratorJob(lambda: _tagged(token, factory), parent=self, name=f"{self._name}-{token}")
@@ -79,15 +84,24 @@ class LatestJob(QObject):
         return any(job.thread.isRunning() for job in self._jobs)
 
     def cancel(self) -> None:
-        """Drop the current run's remaining items and ask its worker to stop; returns at once."""
+        """Drop the current run's remaining items and ask its worker to stop; returns at once.
+        If a run was in progress, ``cancelled`` follows when its thread has ended, unless
+        ``start`` or ``stop`` comes first."""
+        current = self._jobs[-1] if self._busy and self._jobs else None
+        self._drop_current()
+        self._cancelled_job = current
+
+    def _drop_current(self) -> None:
         self._token += 1
         self._busy = False
+        self._cancelled_job = None
         for job in self._jobs:
             job.cancel()
 
     def stop(self, timeout_ms: int = 5000) -> bool:
-        """Cancel, then wait for every worker thread. Returns True if all ended in time."""
-        self.cancel()
+        """Cancel, then wait for every worker thread (no ``cancelled`` follows: the owner is
+        closing). Returns True if all ended in time."""
+        self._drop_current()
         all_ended = True
         for job in list(self._jobs):
             if not job.stop(timeout_ms):
@@ -125,3 +139,6 @@ class LatestJob(QObject):
         for job in finished:
             self._jobs.remove(job)
             job.deleteLater()
+        if self._cancelled_job is not None and self._cancelled_job in finished:
+            self._cancelled_job = None
+            self.cancelled.emit()

@@ -1,10 +1,11 @@
 """The active model: loading it off the GUI thread, its threshold, and the models on disk.
 
-``ModelManager`` loads model files in a ``GeneratorJob`` (torch is imported there, never on the
-GUI thread before the window shows), keeps the active ``Classifier`` and its content version,
-and resolves the threshold in use: the one the person set for this model version (stored in
-the settings), else the model's own. A file that fails to load leaves the current model
-active and is reported through ``load_failed``.
+``ModelManager`` loads model files through a ``LatestJob`` (torch is imported in its worker,
+never on the GUI thread before the window shows; a newer request supersedes an older one),
+keeps the active ``Classifier`` and its content version, and resolves the threshold in use: the
+one the person set for this model version (stored in the settings), else the model's own. A
+file that fails to load leaves the current model active and is reported through
+``load_failed``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ..core.modelfile import MODEL_SUFFIX
 from ..process import ensure_torch_configured
 from ..paths import BUILTIN_MODEL_PATHS, DEFAULT_MODEL_PATH, user_models_dir
+from .latest_job import LatestJob
 from .settings import Settings
-from .workers import GeneratorJob
+
 
 def _freeze_long_lived_objects() -> None:
     """Hide everything alive now (torch, numpy, Qt wrappers, the model) from the cyclic garbage
@@ -44,15 +46,18 @@ class ModelManager(QObject):
     load_failed = Signal(str, str)      # (path, human message)
     threshold_changed = Signal(float)   # the threshold now in use
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, settings: Settings | None = None):
+        """``settings``: where the model choice and thresholds are kept (default: the user's)."""
         super().__init__(parent)
+        self._settings = settings if settings is not None else Settings()
         self._classifier = None
         self._version = ""
-        self._job: GeneratorJob | None = None
-        self._retired: list[GeneratorJob] = []
+        self._job = LatestJob(self, "pneumo-model-load")
+        self._job.yielded.connect(self._on_loaded)
+        self._job.failed.connect(self._on_error)
+        self._job.done.connect(self._on_done)
         self._loading_path: str | None = None
         self._fallback_to_default = False
-        self._pending_default = False
 
     # ----- state --------------------------------------------------------------------------------------
     @property
@@ -64,10 +69,10 @@ class ModelManager(QObject):
         return self._version
 
     def is_loading(self) -> bool:
-        return self._job is not None
+        return self._job.is_busy()
 
-    def loading_path(self) -> str | None:
-        return self._loading_path
+    def threads_running(self) -> bool:
+        return self._job.threads_running()
 
     def active_path(self) -> str | None:
         return None if self._classifier is None else self._classifier.source_path
@@ -79,7 +84,7 @@ class ModelManager(QObject):
         """The threshold in use: the person's choice for this model version, else the model's."""
         if self._classifier is None:
             return None
-        chosen = Settings().threshold_for(self._version)
+        chosen = self._settings.threshold_for(self._version)
         return float(self._classifier.threshold) if chosen is None else chosen
 
     def set_threshold(self, value: float | None) -> None:
@@ -88,7 +93,7 @@ class ModelManager(QObject):
             return
         if value is not None and abs(float(value) - float(self._classifier.threshold)) < 1e-9:
             value = None
-        Settings().set_threshold_for(self._version, value)
+        self._settings.set_threshold_for(self._version, value)
         self.threshold_changed.emit(self.threshold())
 
     # ----- models on disk --------------------------------------------------------------------------------
@@ -104,9 +109,8 @@ class ModelManager(QObject):
         files = [p for p in folder.glob(f"*{MODEL_SUFFIX}") if p.is_file() and not p.name.startswith(".")]
         return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
 
-    @staticmethod
-    def startup_model_path() -> Path:
-        stored = Settings().active_model_path()
+    def startup_model_path(self) -> Path:
+        stored = self._settings.active_model_path()
         if stored and Path(stored).is_file():
             return Path(stored)
         return DEFAULT_MODEL_PATH
@@ -120,27 +124,9 @@ class ModelManager(QObject):
     def load(self, path: str | Path) -> None:
         """Load ``path`` in the background; a newer request supersedes an older one."""
         path = str(path)
-        if self._job is not None:
-            self._retire(self._job)
         self._loading_path = path
-        job = GeneratorJob(lambda: _load_model(path), parent=self, name="pneumo-model-load")
-        job.worker.yielded.connect(self._on_loaded)
-        job.worker.errored.connect(self._on_error)
-        job.finished.connect(self._on_job_finished)
-        self._job = job
+        self._job.start(lambda: _load_model(path))
         self.loading.emit(path)
-        job.start()
-
-    def _retire(self, job: GeneratorJob) -> None:
-        for signal, slot in ((job.worker.yielded, self._on_loaded), (job.worker.errored, self._on_error)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        job.cancel()
-        self._retired.append(job)
-        if self._job is job:
-            self._job = None
 
     @Slot(object)
     def _on_loaded(self, item) -> None:
@@ -149,34 +135,23 @@ class ModelManager(QObject):
         self._classifier = classifier
         self._version = version
         self._fallback_to_default = False
-        Settings().set_active_model_path(classifier.source_path)
+        self._settings.set_active_model_path(classifier.source_path)
         self.model_changed.emit(classifier)
         self.threshold_changed.emit(self.threshold())
 
     @Slot(str, str)
     def _on_error(self, message: str, _traceback: str) -> None:
         path = self._loading_path or ""
+        self._loading_path = None
         self.load_failed.emit(path, message)
-        if self._fallback_to_default and self._classifier is None:
+        if self._fallback_to_default and self._classifier is None and not self._job.is_busy():
             self._fallback_to_default = False
-            self._pending_default = True  # try the built-in model once this job has ended
+            self.load(DEFAULT_MODEL_PATH)  # the stored model is gone or broken: use the built-in one
 
     @Slot()
-    def _on_job_finished(self) -> None:
-        job = self.sender()
-        if job is self._job:
-            self._job = None
-            self._loading_path = None
-            if self._pending_default:
-                self._pending_default = False
-                self.load(DEFAULT_MODEL_PATH)
-        elif job in self._retired:
-            self._retired.remove(job)
+    def _on_done(self) -> None:
+        self._loading_path = None
 
     def stop(self) -> None:
         """Stop every load job and wait for its thread (on close)."""
-        jobs = ([self._job] if self._job is not None else []) + self._retired
-        for job in jobs:
-            job.stop()
-        self._job = None
-        self._retired.clear()
+        self._job.stop(30000)

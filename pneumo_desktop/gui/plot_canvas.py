@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 BLUE = "#0072B2"      # Okabe-Ito blue: the new model / training
 ORANGE = "#D55E00"    # Okabe-Ito vermillion: validation
 GREY = "#7F7F7F"      # the active (comparison) model
-GREEN = "#009E73"
 FONT = 9
 
 

@@ -30,10 +30,6 @@ class Settings:
     def __init__(self, path: str | Path | None = None):
         self._qs = QSettings(str(path or settings_path()), QSettings.Format.IniFormat)
 
-    @property
-    def qsettings(self) -> QSettings:
-        return self._qs
-
     def sync(self) -> None:
         self._qs.sync()
 

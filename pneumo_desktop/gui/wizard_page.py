@@ -8,9 +8,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidg
 
 from .wizard_jobs import is_finite
 
-# Module-level texts of the wizard are translated in the wizard's own context.
-WIZARD_CONTEXT = "TrainingWizard"
-
 
 def pct_text(value) -> str:
     """A fraction in [0, 1] as '93.2%', or a translated 'n/a' when it is missing or not finite."""

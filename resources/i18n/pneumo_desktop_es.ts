@@ -432,6 +432,33 @@ con el umbral del modelo</translation>
     </message>
 </context>
 <context>
+    <name>ExportController</name>
+    <message>
+        <source>Writing the report…</source>
+        <translation>Escribiendo el informe…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <source>Export report</source>
+        <translation>Exportar informe</translation>
+    </message>
+    <message>
+        <source>Could not write {path}:
+{error}</source>
+        <translation>No se pudo escribir {path}:
+{error}</translation>
+    </message>
+    <message>
+        <source>The report could not be written:
+{error}</source>
+        <translation>No se pudo escribir el informe:
+{error}</translation>
+    </message>
+</context>
+<context>
     <name>HeatmapLegend</name>
     <message>
         <source>Low</source>
@@ -509,7 +536,7 @@ con el umbral del modelo</translation>
         <translation>Quitar todas las filas de la tabla de resultados</translation>
     </message>
     <message>
-        <source>Export &amp;results…</source>
+        <source>&amp;Export results…</source>
         <translation>E&amp;xportar resultados…</translation>
     </message>
     <message>
@@ -613,7 +640,7 @@ con el umbral del modelo</translation>
         <translation>Datos de entrenamiento, métricas, umbral y fecha del modelo</translation>
     </message>
     <message>
-        <source>Set &amp;threshold…</source>
+        <source>Set thres&amp;hold…</source>
         <translation>Fijar el &amp;umbral…</translation>
     </message>
     <message>
@@ -849,32 +876,8 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>{total} imágenes · {pos} anómalas · {neg} normales · {uns} no admitidas · {err} errores</translation>
     </message>
     <message>
-        <source>Loading {name}…</source>
-        <translation>Cargando {name}…</translation>
-    </message>
-    <message>
         <source>Could not show the image: {message}</source>
         <translation>No se pudo mostrar la imagen: {message}</translation>
-    </message>
-    <message>
-        <source>Cannot display this file.</source>
-        <translation>No se puede mostrar este archivo.</translation>
-    </message>
-    <message>
-        <source>No heatmap: the model did not analyse this file.</source>
-        <translation>Sin mapa de calor: el modelo no analizó este archivo.</translation>
-    </message>
-    <message>
-        <source>Computing heatmap…</source>
-        <translation>Calculando el mapa de calor…</translation>
-    </message>
-    <message>
-        <source>Press G or the Heatmap button to show the overlay.</source>
-        <translation>Pulse G o el botón Mapa de calor para mostrar la superposición.</translation>
-    </message>
-    <message>
-        <source>Warm colours mark the regions that weighed most in the verdict. They show where the model looked, not where disease is.</source>
-        <translation>Los colores cálidos señalan las regiones que más pesaron en el veredicto. Muestran dónde se fijó el modelo, no dónde está la enfermedad.</translation>
     </message>
     <message>
         <source>Verdict class</source>
@@ -993,12 +996,6 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Error al exportar</translation>
     </message>
     <message>
-        <source>Could not write {path}:
-{error}</source>
-        <translation>No se pudo escribir {path}:
-{error}</translation>
-    </message>
-    <message>
         <source>Results saved to {path}</source>
         <translation>Resultados guardados en {path}</translation>
     </message>
@@ -1011,18 +1008,8 @@ Se conservan los resultados obtenidos hasta ahora.</translation>
         <translation>Archivos PDF (*.pdf)</translation>
     </message>
     <message>
-        <source>Writing the report…</source>
-        <translation>Escribiendo el informe…</translation>
-    </message>
-    <message>
         <source>Report saved to {path}</source>
         <translation>Informe guardado en {path}</translation>
-    </message>
-    <message>
-        <source>The report could not be written:
-{error}</source>
-        <translation>No se pudo escribir el informe:
-{error}</translation>
     </message>
     <message>
         <source>Model inspector</source>
@@ -2110,6 +2097,33 @@ No se guardó ningún modelo; los modelos existentes no han cambiado.</translati
     <message>
         <source>{n} epochs</source>
         <translation>{n} épocas</translation>
+    </message>
+</context>
+<context>
+    <name>ViewController</name>
+    <message>
+        <source>Loading {name}…</source>
+        <translation>Cargando {name}…</translation>
+    </message>
+    <message>
+        <source>Cannot display this file.</source>
+        <translation>No se puede mostrar este archivo.</translation>
+    </message>
+    <message>
+        <source>No heatmap: the model did not analyse this file.</source>
+        <translation>Sin mapa de calor: el modelo no analizó este archivo.</translation>
+    </message>
+    <message>
+        <source>Computing heatmap…</source>
+        <translation>Calculando el mapa de calor…</translation>
+    </message>
+    <message>
+        <source>Press G or the Heatmap button to show the overlay.</source>
+        <translation>Pulse G o el botón Mapa de calor para mostrar la superposición.</translation>
+    </message>
+    <message>
+        <source>Warm colours mark the regions that weighed most in the verdict. They show where the model looked, not where disease is.</source>
+        <translation>Los colores cálidos señalan las regiones que más pesaron en el veredicto. Muestran dónde se fijó el modelo, no dónde está la enfermedad.</translation>
     </message>
 </context>
 </TS>

@@ -12,8 +12,8 @@ from pneumo_desktop.gui import i18n
 
 REPO = Path(__file__).resolve().parents[2]
 TS_FILE = REPO / "resources" / "i18n" / "pneumo_desktop_es.ts"
-MY_CONTEXTS = {"MainWindow", "ResultPanel", "Results", "Report", "HeatmapLegend", "ModelInfoDialog",
-               "ThresholdDialog", "AboutDialog", "Duration", "StressLabels"}
+MY_CONTEXTS = {"MainWindow", "ViewController", "ExportController", "ResultPanel", "Results", "Report", "HeatmapLegend",
+               "ModelInfoDialog", "ThresholdDialog", "AboutDialog", "Duration", "StressLabels"}
 
 
 @pytest.fixture(autouse=True)

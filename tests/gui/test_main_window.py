@@ -147,7 +147,7 @@ def test_overlay_toggle_changes_displayed_pixels(qtbot, window, xray_folder):
     assert bytes(before.constBits()) != bytes(after.constBits())
     # The heatmap is cached: toggling starts no job and gives back the same pixels.
     window.act_overlay.trigger()
-    assert window._view_job is None
+    assert not window.view_controller.is_busy()
     qtbot.wait(20)
     assert bytes(window.viewer.rendered_image().constBits()) == bytes(before.constBits())
 
@@ -173,7 +173,7 @@ def test_threshold_change_relabels_rows_and_is_remembered(qtbot, window, xray_fo
 
 
 def test_threshold_changed_during_batch_applies_to_later_rows(qtbot, window, big_folder):
-    window.prediction_batch_size = 4
+    window.predictions.batch_size = 4
     changed = []
 
     def lower_threshold(_n):
@@ -190,7 +190,7 @@ def test_threshold_changed_during_batch_applies_to_later_rows(qtbot, window, big
 
 
 def test_cancel_mid_batch_keeps_partial_results(qtbot, window, big_folder):
-    window.prediction_batch_size = 4
+    window.predictions.batch_size = 4
     cancelled = []
 
     def cancel_once(_n):
@@ -204,13 +204,13 @@ def test_cancel_mid_batch_keeps_partial_results(qtbot, window, big_folder):
     assert blocker.args == ["cancelled"]
     rows = window.results.rowCount()
     assert 0 < rows < 60, rows
-    assert not window.is_predicting() and not window._retired_runs
+    assert not window.is_predicting() and not window.predictions.threads_running()
     assert all(r.status == "ok" for r in window.results.rows())
     assert "Cancelled" in window.statusBar().currentMessage()
 
 
 def test_new_request_supersedes_running_batch_without_losing_files(qtbot, window, big_folder, xray_folder):
-    window.prediction_batch_size = 4
+    window.predictions.batch_size = 4
     extra = xray_folder / "chest_01.png"
     fired = []
 
@@ -222,7 +222,7 @@ def test_new_request_supersedes_running_batch_without_losing_files(qtbot, window
     window.records_added.connect(add_more)
     with qtbot.waitSignal(window.prediction_finished, timeout=90000) as blocker:
         window.open_paths([big_folder])
-    qtbot.waitUntil(lambda: not window.jobs_running() or window._view_job is not None, timeout=10000)
+    qtbot.waitUntil(lambda: not window.jobs_running() or window.view_controller.is_busy(), timeout=10000)
     assert blocker.args == ["done"]
     paths = window.results.paths()
     assert len(paths) == len(set(paths)) == 61
@@ -287,7 +287,7 @@ def test_closing_during_batch_stops_every_thread(qtbot, tiny_model_path, big_fol
 
 
     window = make_window(qtbot, tiny_model_path)
-    window.prediction_batch_size = 4
+    window.predictions.batch_size = 4
     with qtbot.waitSignal(window.records_added, timeout=60000):
         window.open_paths([big_folder])
     assert window.is_predicting()
