@@ -57,17 +57,27 @@ def run_self_test(open_window: bool = True) -> dict:
 
 
 def _open_and_close_window() -> str:
+    """Open the main window (offscreen unless a display is chosen) and close it again.
+
+    The window gets a settings file of its own in a temporary folder: closing it saves its
+    geometry, and loading the startup model stores the model choice, and neither may reach the
+    person's settings (an offscreen window is small, and the next real start would open cramped).
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError as exc:
         return f"skipped: Qt not available ({exc})"
     from .gui.main_window import MainWindow
+    from .gui.settings import Settings
 
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(load_default_model=True)
-    window.show()
-    app.processEvents()
-    window.close()
-    app.processEvents()
+    with tempfile.TemporaryDirectory(prefix="pneumo-selftest-settings-") as tmp:
+        settings = Settings(Path(tmp) / "settings.ini")
+        window = MainWindow(load_default_model=True, settings=settings)
+        window.show()
+        app.processEvents()
+        window.close()
+        app.processEvents()
+        settings.sync()  # written now, so nothing is left to write once the folder is gone
     return "ok"
