@@ -84,6 +84,13 @@ class EvaluationPage(WizardPage):
         self.compare_label = QLabel(self)
         self.compare_label.setWordWrap(True)
         self.confusion = ConfusionMatrixCanvas(self)
+        # The note under the matrix is a wrapping label, not figure text: a figure cannot wrap,
+        # and centred text wider than the canvas was cut off on both sides.
+        self.confusion_note = QLabel(self)
+        self.confusion_note.setObjectName("confusionNote")
+        self.confusion_note.setWordWrap(True)
+        self.confusion_note.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.confusion_note.setVisible(False)
         self.roc = RocCanvas(self)
         self.reliability = ReliabilityCanvas(self)
         # ROC and calibration share one place: both compare the two models on the same images.
@@ -125,7 +132,10 @@ class EvaluationPage(WizardPage):
         left.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(left, 44)
-        body.addWidget(self.confusion, 25)
+        matrix_column = QVBoxLayout()
+        matrix_column.addWidget(self.confusion, 1)
+        matrix_column.addWidget(self.confusion_note)
+        body.addLayout(matrix_column, 25)
         body.addWidget(self.curve_tabs, 31)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_label)
@@ -179,6 +189,7 @@ class EvaluationPage(WizardPage):
             self.slider_box.setTitle(self.tr("Explore the threshold (new model)"))
         self._fill_table()
         self.confusion.show_matrix(None, [])
+        self.set_confusion_note("")
         self.roc.clear()
         self.reliability.clear()
         self.robustness.show_models(None, None, str)
@@ -446,10 +457,16 @@ class EvaluationPage(WizardPage):
         matrix = binary_confusion_at(result, self._classes, self._normal_index, t)
         if matrix is not None:
             self.confusion.show_matrix(matrix, self._classes, self.tr("Confusion matrix\nat threshold {t:.3f}")
-                                       .format(t=t), note)
+                                       .format(t=t))
         elif self.confusion.matrix is None:
             self.confusion.show_matrix(report["confusion_matrix"], self._classes,
-                                       self.tr("Confusion matrix\nat the model's threshold"), note)
+                                       self.tr("Confusion matrix\nat the model's threshold"))
+        self.set_confusion_note(note)
+
+    def set_confusion_note(self, text: str) -> None:
+        """The line under the confusion matrix (refused images), wrapped to the column's width."""
+        self.confusion_note.setText(text)
+        self.confusion_note.setVisible(bool(text))
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
         return self.state in ("finished", "failed")
