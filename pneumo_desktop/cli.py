@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .core.image_preparation import EQUALISE_MODES
+from .core.recipes import RECIPE_NAMES, TTA_PRESETS
 from .process import configure_torch_threads, request_fast_exit
 
 SUBCOMMANDS = ("predict", "train", "evaluate", "info")
@@ -100,6 +102,37 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{self.prog}: {message}")
 
 
+# The help of ``train`` names each recipe's value of an option, and lists the recipes and their
+# settings. Both are worked out when the help is printed: they need the training module, which
+# imports torch, and ``predict`` starts decoding before torch is imported.
+_RECIPES_EPILOG = "(the recipes and their settings)"
+
+
+class _TrainHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def _get_help_string(self, action):
+        text = action.help or ""
+        key = getattr(action, "recipe_key", None)
+        if key:
+            from .core.recipes import describe_values
+
+            text = f"{text} [{describe_values(key)}]".strip().replace("%", "%%")
+        return text
+
+    def _format_text(self, text):
+        if text == _RECIPES_EPILOG:
+            from .core.recipes import recipes_help
+
+            text = recipes_help(max(60, self._width - 2))
+        return super()._format_text(text)
+
+
+def _recipe_option(parser: argparse.ArgumentParser, flag: str, key: str, **kwargs) -> argparse.Action:
+    """An option that replaces the recipe's setting ``key``; None (not given) keeps the recipe's."""
+    action = parser.add_argument(flag, default=None, **kwargs)
+    action.recipe_key = key
+    return action
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pneumo-desktop", description="Spot pneumonia on chest X-rays, offline. "
                      "Research use only; not a medical device.",
@@ -118,56 +151,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_threshold_arg, help="operating threshold on P(abnormal)")
     p.add_argument("--batch-size", type=_positive_int, default=32)
 
-    t = sub.add_parser("train", help="train a model on a labelled folder (one sub-folder per class)")
+    t = sub.add_parser("train", help="train a model on a labelled folder (one sub-folder per class)",
+                       formatter_class=_TrainHelpFormatter, epilog=_RECIPES_EPILOG,
+                       description="Train a model on a labelled folder with a recipe: by default the shipped "
+                                   "default model's.\nThe values in brackets are each recipe's; an option given "
+                                   "here replaces the recipe's value.")
     t.add_argument("data_dir")
     t.add_argument("--out", required=True, help="where to write the model file (atomically)")
-    t.add_argument("--epochs", type=_positive_int, default=10)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--val-fraction", type=_fraction, default=0.1)
-    t.add_argument("--batch-size", type=_positive_int, default=64)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--input-size", type=_positive_int, default=150)
-    t.add_argument("--equalise", choices=("none", "hist", "clahe"), default="hist")
-    t.add_argument("--widths", default="32,64,128,128", help="four conv widths, comma-separated")
-    t.add_argument("--members", type=_positive_int, default=1, help="seed-ensemble members")
-    t.add_argument("--snapshots", type=_positive_int, default=1,
+    t.add_argument("--recipe", choices=RECIPE_NAMES, default="default",
+                   help="the recipe to start from (default: default; the recipes are listed below)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="change one setting of the recipe, e.g. --set augmentation.haze_prob=0.5 (repeatable; "
+                        "the settings are listed below)")
+    t.add_argument("--config", metavar="FILE.json",
+                   help="change settings of the recipe from a JSON object of the same keys as --set")
+    _recipe_option(t, "--epochs", "epochs", type=_positive_int, metavar="N", help="training epochs")
+    _recipe_option(t, "--seed", "seed", type=int, metavar="S",
+                   help="seed of the split, the initial weights and the augmentation")
+    _recipe_option(t, "--batch-size", "batch_size", type=_positive_int, metavar="N", help="images per update")
+    _recipe_option(t, "--lr", "learning_rate", type=_number, metavar="RATE", help="peak learning rate")
+    _recipe_option(t, "--val-fraction", "val_fraction", type=_fraction, metavar="F",
+                   help="share of the patients held out for validation")
+    _recipe_option(t, "--widths", "widths", metavar="W1,W2,W3,W4", help="four conv widths, comma-separated")
+    _recipe_option(t, "--members", "members", type=_positive_int, metavar="N", help="seed-ensemble members")
+    _recipe_option(t, "--snapshots", "snapshots", type=_positive_int, metavar="N",
                    help="average the last N epochs of each member (1: best epoch on validation)")
-    t.add_argument("--tta", choices=("none", "shifts5", "shifts9"), default="none",
-                   help="test-time views stored in the model")
-    t.add_argument("--label-smoothing", type=float, default=0.1)
-    t.add_argument("--no-augment", action="store_true")
-    t.add_argument("--augment-after-equalise", action="store_true",
-                   help="augment the equalised image (intensity changes then survive to the model)")
-    t.add_argument("--aspect-jitter", type=float, default=1.0, metavar="R",
-                   help="augment with width/height ratios from 1/R to R (default 1: off)")
-    t.add_argument("--haze", type=_fraction_or_zero, default=0.0, metavar="P",
-                   help="probability of a haze (lower local contrast) before equalisation (default 0: off)")
-    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
-                   help="mixup with blend weights ~ Beta(ALPHA, ALPHA) (default 0: off)")
-    t.add_argument("--raw-noise", type=_fraction_or_zero, default=0.0, metavar="STD",
-                   help="largest detector-noise standard deviation before equalisation, on a 0-1 scale (default 0)")
-    t.add_argument("--zoom-range", default=None, metavar="LO,HI",
-                   help="random zoom while training, from LO (more around the chest) to HI (tighter); "
-                        "default 0.85,1.15")
-    t.add_argument("--shift", type=_fraction_or_zero, default=None, metavar="F",
-                   help="random shifts while training, up to F of the side (default 0.06)")
-    t.add_argument("--border-mask", type=_fraction_or_zero, default=0.0, metavar="F",
-                   help="hide a frame of F of each side from the network (shoulders, arms, labels), "
-                        "in training and in every later prediction (default 0: off; at most 0.3)")
-    t.add_argument("--detector-epochs", type=int, default=8, metavar="N",
+    _recipe_option(t, "--tta", "tta_shifts", choices=tuple(TTA_PRESETS), help="test-time views stored in the model")
+    _recipe_option(t, "--classes", "class_scheme", metavar="SCHEME",
+                   help="'folders': one class per sub-folder; 'subtype': PNEUMONIA split into BACTERIA and VIRUS "
+                        "by file name")
+    _recipe_option(t, "--detector-epochs", "detector_epochs", type=int, metavar="N",
                    help="epochs of the chest X-ray detector that refuses images that are not chest X-rays "
-                        "(default 8; 0 leaves it out)")
-    t.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
-    t.add_argument("--classes", choices=("folders", "subtype"), default="folders",
-                   help="'subtype' splits PNEUMONIA into BACTERIA and VIRUS by file name")
-    t.add_argument("--min-sensitivity", type=_fraction, default=0.95)
-    t.add_argument("--name", help="model name stored in the file")
+                        "(0 leaves it out)")
+    _recipe_option(t, "--min-sensitivity", "min_sensitivity", type=_fraction, metavar="F",
+                   help="the operating threshold keeps at least this validation sensitivity")
+    t.add_argument("--no-bf16", action="store_true", default=None,
+                   help="train in float32 instead of bfloat16 autocast")
+    t.add_argument("--name", help="model name stored in the file (default: the --out file's name)")
     t.add_argument("--test-dir", help="evaluate on this folder at the end and store the metrics")
     t.add_argument("--cache-dir", help="decoded-image cache (default: the user cache folder)")
     t.add_argument("--init", metavar="MODEL",
                    help="adapt this model to DATA_DIR's films: start from its weights, preprocessing and "
                         "architecture with a short, low-learning-rate schedule (at least 40 films, 10 per class; "
-                        "--epochs, --lr, --batch-size and --seed set the schedule)")
+                        "--epochs, --lr, --batch-size, --val-fraction and --seed set the schedule)")
+    # The options of earlier experiments, kept so that the commands logged in docs/experiments.md
+    # and recorded in model files still run and mean what they meant; hidden from the help, as
+    # --set reaches the same settings. (None: not given, the recipe's value stands.)
+    hidden = argparse.SUPPRESS
+    t.add_argument("--input-size", type=_positive_int, help=hidden)
+    t.add_argument("--equalise", choices=EQUALISE_MODES, help=hidden)
+    t.add_argument("--label-smoothing", type=_number, help=hidden)
+    t.add_argument("--no-augment", action="store_true", default=None, help=hidden)
+    t.add_argument("--augment-after-equalise", action="store_true", default=None, help=hidden)
+    t.add_argument("--aspect-jitter", type=_number, help=hidden)
+    t.add_argument("--haze", type=_fraction_or_zero, help=hidden)
+    t.add_argument("--mixup", type=_number, help=hidden)
+    t.add_argument("--raw-noise", type=_fraction_or_zero, help=hidden)
+    t.add_argument("--zoom-range", help=hidden)
+    t.add_argument("--shift", type=_fraction_or_zero, help=hidden)
+    t.add_argument("--border-mask", type=_fraction_or_zero, help=hidden)
 
     e = sub.add_parser("evaluate", help="evaluate a model on a labelled folder")
     e.add_argument("data_dir")
@@ -183,13 +225,6 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--model")
     i.add_argument("--json", action="store_true")
     return parser
-
-
-TTA_PRESETS = {
-    "none": [(0, 0)],
-    "shifts5": [(0, 0), (4, 0), (-4, 0), (0, 4), (0, -4)],
-    "shifts9": [(0, 0), (4, 0), (-4, 0), (0, 4), (0, -4), (4, 4), (-4, -4), (4, -4), (-4, 4)],
-}
 
 
 def cmd_predict(args) -> int:
@@ -259,49 +294,79 @@ def cmd_train(args) -> int:
     if args.init:
         return cmd_finetune(args)
     from .core.errors import DatasetError
-    from .core.batch_transforms import AugmentConfig
-    from .core.training import TrainingConfig, prepare_tables, train_model
+    from .core.recipes import SettingError, get_recipe
+    from .core.training import prepare_tables, train_model
     from .paths import user_cache_dir
 
-    try:
-        widths = tuple(int(w) for w in args.widths.split(","))
-        if len(widths) != 4 or min(widths) < 1:
-            raise ValueError
-    except ValueError:
-        raise CliError("--widths needs four positive whole numbers, e.g. 32,64,128,128") from None
-    geometry = {}
-    if args.zoom_range is not None:
-        try:
-            low, high = (float(v) for v in args.zoom_range.split(","))
-        except ValueError:
-            raise CliError("--zoom-range needs two numbers, e.g. 0.85,1.15") from None
-        geometry.update(scale_min=low, scale_max=high)
-    if args.shift is not None:
-        geometry["shift_frac"] = args.shift
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise CliError(f"--out {out} is a folder; give a file path")
-    config = TrainingConfig(
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, val_fraction=args.val_fraction,
-        seed=args.seed, augment=not args.no_augment, input_size=args.input_size, equalise=args.equalise,
-        widths=widths, members=args.members, snapshots=args.snapshots, tta_shifts=TTA_PRESETS[args.tta],
-        label_smoothing=args.label_smoothing, bf16=not args.no_bf16, class_scheme=args.classes,
-        min_sensitivity=args.min_sensitivity, augment_after_equalise=args.augment_after_equalise,
-        mixup_alpha=args.mixup, detector_epochs=args.detector_epochs, border_mask=args.border_mask,
-        augmentation=AugmentConfig(aspect_max=args.aspect_jitter, haze_prob=args.haze,
-                                   raw_noise_std=args.raw_noise, **geometry),
-    )
+    recipe = get_recipe(args.recipe)
     try:
+        config = resolve_training_config(args, recipe)
         config.validate()
         table = prepare_tables(args.data_dir, config)
+    except SettingError as exc:
+        raise CliError(str(exc)) from None
     except DatasetError as exc:
         raise CliError(f"cannot train: {exc}") from None
     from .core.provenance import portable_command
 
     command = portable_command(args.argv)  # no folder of this machine goes into the model file
     cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
-    events = train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem)
+    events = train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem,
+                         recipe=recipe.name)
     return _finish_training(args, out, events)
+
+
+# Options that set one setting of the recipe: argparse's dest -> the setting's dotted key. The
+# flags that need more than a copy (--widths, --zoom-range, the switches) are in _option_settings.
+_OPTION_KEYS = {
+    "epochs": "epochs", "seed": "seed", "batch_size": "batch_size", "lr": "learning_rate",
+    "val_fraction": "val_fraction", "members": "members", "snapshots": "snapshots", "tta": "tta_shifts",
+    "classes": "class_scheme", "detector_epochs": "detector_epochs", "min_sensitivity": "min_sensitivity",
+    "input_size": "input_size", "equalise": "equalise", "label_smoothing": "label_smoothing",
+    "aspect_jitter": "augmentation.aspect_max", "haze": "augmentation.haze_prob", "mixup": "mixup_alpha",
+    "raw_noise": "augmentation.raw_noise_std", "shift": "augmentation.shift_frac", "border_mask": "border_mask",
+}
+
+
+def _option_settings(args) -> dict[str, object]:
+    """The settings the named options of ``train`` give (those not given are None and left out)."""
+    settings = {key: getattr(args, dest) for dest, key in _OPTION_KEYS.items() if getattr(args, dest) is not None}
+    if args.widths is not None:
+        try:
+            widths = tuple(int(w) for w in args.widths.split(","))
+            if len(widths) != 4 or min(widths) < 1:
+                raise ValueError
+        except ValueError:
+            raise CliError("--widths needs four positive whole numbers, e.g. 16,32,64,128") from None
+        settings["widths"] = widths
+    if args.zoom_range is not None:
+        try:
+            low, high = (float(v) for v in args.zoom_range.split(","))
+        except ValueError:
+            raise CliError("--zoom-range needs two numbers, e.g. 0.7,1.4") from None
+        settings.update({"augmentation.scale_min": low, "augmentation.scale_max": high})
+    for flag, key, value in ((args.no_augment, "augment", False), (args.no_bf16, "bf16", False),
+                             (args.augment_after_equalise, "augment_after_equalise", True)):
+        if flag:
+            settings[key] = value
+    return settings
+
+
+def resolve_training_config(args, recipe):
+    """The TrainingConfig of a ``train`` command: ``recipe``'s, then the settings of ``--config``,
+    then each ``--set``, then the named options. Raises SettingError or CliError (one line)."""
+    from .core.recipes import apply_settings, parse_assignment, read_settings_file
+
+    config = recipe.config()
+    if args.config:
+        config = apply_settings(config, read_settings_file(args.config), source=f"--config {Path(args.config).name}")
+    for text in args.settings:
+        key, value = parse_assignment(text)
+        config = apply_settings(config, {key: value}, source=f"--set {text}")
+    return apply_settings(config, _option_settings(args), source="options")
 
 
 def _finish_training(args, out: Path, events) -> int:
@@ -367,21 +432,48 @@ def _comparison_lines(comparison) -> str:
 
 
 # Options that describe a network trained from scratch; a fine-tune takes them from --init.
-_RECIPE_OPTIONS = ("--input-size", "--equalise", "--widths", "--members", "--snapshots", "--tta",
-                   "--label-smoothing", "--no-augment", "--augment-after-equalise", "--aspect-jitter", "--haze",
-                   "--mixup", "--raw-noise", "--zoom-range", "--shift", "--border-mask", "--detector-epochs",
-                   "--classes", "--min-sensitivity")
+_RECIPE_OPTIONS = ("--recipe", "--config", "--input-size", "--equalise", "--widths", "--members", "--snapshots",
+                   "--tta", "--label-smoothing", "--no-augment", "--augment-after-equalise", "--aspect-jitter",
+                   "--haze", "--mixup", "--raw-noise", "--zoom-range", "--shift", "--border-mask",
+                   "--detector-epochs", "--classes", "--min-sensitivity")
+# The settings a fine-tune's schedule shares with a recipe: --set KEY=VALUE with --init takes these.
+_FINETUNE_SETTINGS = ("epochs", "learning_rate", "batch_size", "val_fraction", "seed", "bf16")
 
 
 def _given_options(argv: list[str]) -> set[str]:
     return {a.split("=", 1)[0] for a in argv if a.startswith("--")}
 
 
+def _finetune_config(args):
+    """The fine-tuning schedule: FineTuneConfig's defaults, then ``--set`` of the schedule's
+    settings, then --epochs, --lr, --batch-size, --val-fraction, --seed and --no-bf16."""
+    import typing
+    from dataclasses import replace
+
+    from .core.finetune import FineTuneConfig
+    from .core.recipes import SettingError, coerce_value, parse_assignment
+
+    config = FineTuneConfig()
+    types = typing.get_type_hints(FineTuneConfig)
+    try:
+        for text in args.settings:
+            key, value = parse_assignment(text)
+            if key not in _FINETUNE_SETTINGS:
+                raise CliError(f"--set {key} cannot be used with --init: a fine-tune keeps the --init model's "
+                               f"architecture, preprocessing and recipe (its schedule takes {', '.join(_FINETUNE_SETTINGS)})")
+            config = replace(config, **{key: coerce_value(key, value, types[key], f"--set {text}")})
+    except SettingError as exc:
+        raise CliError(str(exc)) from None
+    options = {"epochs": args.epochs, "learning_rate": args.lr, "batch_size": args.batch_size,
+               "val_fraction": args.val_fraction, "seed": args.seed, "bf16": False if args.no_bf16 else None}
+    return replace(config, **{k: v for k, v in options.items() if v is not None})
+
+
 def cmd_finetune(args) -> int:
     """``train DATA --init MODEL --out FILE``: adapt MODEL to the labelled films of DATA."""
     from .core.dataset import scan_labelled_folder
     from .core.errors import DatasetError
-    from .core.finetune import FineTuneConfig, check_local_folder, finetune_model
+    from .core.finetune import check_local_folder, finetune_model
     from .core.provenance import portable_command
     from .paths import user_cache_dir
 
@@ -390,6 +482,7 @@ def cmd_finetune(args) -> int:
     if clash:
         raise CliError(f"{clash[0]} cannot be used with --init: a fine-tune keeps the --init model's "
                        "architecture, preprocessing and recipe")
+    config = _finetune_config(args)
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise CliError(f"--out {out} is a folder; give a file path")
@@ -400,13 +493,6 @@ def cmd_finetune(args) -> int:
         parent = _load_classifier(str(init))
     except CliError as exc:
         raise CliError(f"--init: {exc}", exc.code) from None
-    defaults = FineTuneConfig()
-    config = FineTuneConfig(
-        epochs=args.epochs if "--epochs" in given else defaults.epochs,
-        learning_rate=args.lr if "--lr" in given else defaults.learning_rate,
-        batch_size=args.batch_size if "--batch-size" in given else defaults.batch_size,
-        val_fraction=args.val_fraction if "--val-fraction" in given else defaults.val_fraction,
-        seed=args.seed, bf16=defaults.bf16 and not args.no_bf16)
     try:
         config.validate()
         table = scan_labelled_folder(args.data_dir)

@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from .. import __version__
 from .classifier import Classifier
@@ -44,11 +43,13 @@ from .dataset import DecodedImages, class_counts, grouped_folds, grouped_split, 
 from .errors import DatasetError
 from .metrics import choose_threshold, evaluate_arrays, fit_temperature
 from .gate import fit_feature_gate
+from .generators import relay
 from .model import ChestCNN, cpu_has_fast_bf16
 from .batch_transforms import augment_batch, equalise_batch
+from .recipes import DEFAULT
 from .training import (
     STAGE_CALIBRATE, STAGE_DECODE, STAGE_GATE, BatchDone, DataReady, EpochDone, StatusMessage, TrainingConfig,
-    TrainingFinished, _batched, _decode_with_progress, _lr_at, _softmax, _validate, config_from_dict,
+    TrainingFinished, _batched, _decode_with_progress, _lr_at, _softmax, _validate, config_from_dict, run_epoch,
     training_input,
 )
 
@@ -144,9 +145,7 @@ def parent_recipe(parent: Classifier) -> TrainingConfig:
     file; the shipped default's recipe for a file that does not say."""
     stored = (parent.metadata.get("training") or {}).get("config")
     if not stored:
-        from .training import recommended_config
-
-        return recommended_config()
+        return DEFAULT.config()
     return config_from_dict(stored)
 
 
@@ -322,34 +321,23 @@ def _fit(parent: Classifier, raw: torch.Tensor, labels: torch.Tensor, equalised:
             model.train()
             rounds = math.ceil(steps * config.batch_size / len(train_idx))
             order = torch.cat([train_idx[torch.randperm(len(train_idx), generator=gen)] for _ in range(rounds)])
-            loss_sum = correct = seen = 0.0
-            for b in range(steps):
-                step = epoch * steps + b
-                lr = _lr_at(step, total, warmup, config.learning_rate)
-                for group in optimiser.param_groups:
-                    group["lr"] = lr
-                idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-                x = training_input(raw[idx], recipe, prep, gen)
-                y = labels[idx]
-                with autocast:
-                    logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, weight=class_weights,
-                                       label_smoothing=recipe.label_smoothing)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                loss_value = loss.item()
-                loss_sum += loss_value * len(idx)
-                correct += float((logits.argmax(1) == y).sum())
-                seen += len(idx)
-                elapsed, eta = clock.tick()
-                yield BatchDone(fit_index, epoch + 1, b + 1, steps, loss_value, lr, elapsed, eta)
+            batches = [order[b * config.batch_size:(b + 1) * config.batch_size] for b in range(steps)]
+            epoch_run = run_epoch(
+                model, optimiser, batches, labels, lambda idx: training_input(raw[idx], recipe, prep, gen),
+                lambda b: _lr_at(epoch * steps + b, total, warmup, config.learning_rate),
+                class_weights, recipe.label_smoothing, autocast)
+
+            def batch_done(update: tuple[int, float, float]) -> BatchDone:
+                b, loss_value, lr = update
+                return BatchDone(fit_index, epoch + 1, b, steps, loss_value, lr, *clock.tick())
+
+            train_loss, train_accuracy, lr = yield from relay(epoch_run, batch_done)
             if len(held_rows):
                 val_loss, val_acc, val_auc = _validate(model, val_x, val_y, class_weights, prep, classes, normal,
                                                        config.bf16)
             else:  # the final fine-tune of cross-fitting has no films left out
                 val_loss, val_acc, val_auc = math.nan, math.nan, None
-            record = dict(member=fit_index, epoch=epoch + 1, train_loss=loss_sum / seen, train_accuracy=correct / seen,
+            record = dict(member=fit_index, epoch=epoch + 1, train_loss=train_loss, train_accuracy=train_accuracy,
                           val_loss=val_loss, val_accuracy=val_acc, val_auc=val_auc, learning_rate=lr)
             if member_index == 0:
                 history.append(record)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -231,184 +232,238 @@ def evaluate_arrays(
         Undefined values (zero denominator, a single class present, no usable image) are
         ``None``, and so is their CI.
     """
+    ev = _Evaluation.checked(true_index, pred_index, prob_abnormal, classes, normal_index, n_bootstrap)
+    decisions = _decision_metrics(ev)
+    confusion, refused_per_class = _confusion(ev)
+    scores = _score_metrics(ev)
+    f1_ci, auc_ci = _bootstrap_intervals(ev, decisions["f1"] is not None, scores["auc"] is not None,
+                                         n_bootstrap, seed)
+    counts = decisions["counts"]
+    tp, fp, tn, fn = counts["tp"], counts["fp"], counts["tn"], counts["fn"]
+    ci = {
+        "accuracy": _wilson_or_none(decisions.pop("n_correct"), ev.n),
+        "precision": _wilson_or_none(tp, tp + fp),
+        "recall": _wilson_or_none(tp, tp + fn),
+        "specificity": _wilson_or_none(tn, tn + fp),
+        "f1": f1_ci,
+        "auc": auc_ci,
+    }
+    return {
+        "n": ev.n,
+        "n_refused": int(ev.refused.sum()),
+        **decisions,
+        "auc": scores["auc"],
+        "confusion_matrix": confusion,
+        "refused_per_class": refused_per_class,
+        "classes": ev.classes,
+        "normal_index": int(normal_index),
+        "threshold": float(threshold),
+        "ci": ci,
+        "roc": scores["roc"],
+        "ece": scores["ece"],
+        "reliability": scores["reliability"],
+        "per_class_recall": _per_class_recall(ev),
+    }
+
+
+@dataclass
+class _Evaluation:
+    """``evaluate_arrays``' inputs, checked, with refused images turned into wrong answers.
+
+    y_true, y_pred: int64 (N,); prob: float64 (N,); refused, answered: bool (N,). pred_mc: int64
+    (N,) multi-class predictions where a refused image gets ``(true + 1) mod K``, a valid class that
+    differs from the truth. truth_bin, pred_bin: int64 (N,) abnormal (1) vs normal (0), a refused
+    image predicted the opposite of its truth (abnormal -> FN, normal -> FP). p_ans, y_ans: the
+    probability and binary truth of the answered images only.
+    """
+
+    classes: list[str]
+    normal_index: int
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    prob: np.ndarray
+    refused: np.ndarray
+    answered: np.ndarray
+    pred_mc: np.ndarray
+    truth_bin: np.ndarray
+    pred_bin: np.ndarray
+    p_ans: np.ndarray
+    y_ans: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.y_true.shape[0])
+
+    @property
+    def k(self) -> int:
+        return len(self.classes)
+
+    @classmethod
+    def checked(cls, true_index, pred_index, prob_abnormal, classes, normal_index: int,
+                n_bootstrap: int) -> _Evaluation:
+        """Check the inputs (ValueError with what is wrong) and derive the arrays."""
+        classes = [str(c) for c in classes]
+        k = len(classes)
+        if k < 2:
+            raise ValueError(f"need at least 2 classes, got {k}")
+        if not 0 <= normal_index < k:
+            raise ValueError(f"normal_index {normal_index} out of range for {k} classes")
+        y_true = _as_1d("true_index", true_index, np.int64)
+        y_pred = _as_1d("pred_index", pred_index, np.int64)
+        prob = _as_1d("prob_abnormal", prob_abnormal, np.float64)
+        n = int(y_true.shape[0])
+        if y_pred.shape[0] != n or prob.shape[0] != n:
+            raise ValueError(
+                f"length mismatch: true {n}, pred {y_pred.shape[0]}, prob {prob.shape[0]}"
+            )
+        if n == 0:
+            raise ValueError("nothing to evaluate: no images")
+        if y_true.min() < 0 or y_true.max() >= k:
+            raise ValueError(f"true_index must lie in 0..{k - 1}")
+        if y_pred.min() < -1 or y_pred.max() >= k:
+            raise ValueError(f"pred_index must lie in -1..{k - 1}")
+        if n_bootstrap < 0:
+            raise ValueError("n_bootstrap must be >= 0")
+        refused = y_pred == -1
+        answered = ~refused
+        if not np.all(np.isfinite(prob[answered])):
+            raise ValueError("prob_abnormal must be finite for every non-refused image")
+        if np.any((prob[answered] < 0.0) | (prob[answered] > 1.0)):
+            raise ValueError("prob_abnormal must lie in [0, 1]")
+        truth_bin = (y_true != normal_index).astype(np.int64)
+        return cls(
+            classes=classes, normal_index=normal_index, y_true=y_true, y_pred=y_pred, prob=prob,
+            refused=refused, answered=answered,
+            pred_mc=np.where(refused, (y_true + 1) % k, y_pred),
+            truth_bin=truth_bin,
+            pred_bin=np.where(refused, 1 - truth_bin, (y_pred != normal_index).astype(np.int64)),
+            p_ans=prob[answered], y_ans=truth_bin[answered],
+        )
+
+
+def _decision_metrics(ev: _Evaluation) -> dict:
+    """Accuracy (multi-class) and the abnormal-vs-normal decision's precision, recall,
+    specificity, F1 and counts, over all N images; also ``n_correct`` for the accuracy's interval."""
     import torch
     from torchmetrics.functional.classification import (
-        binary_auroc,
-        binary_calibration_error,
-        binary_f1_score,
-        binary_precision,
-        binary_recall,
-        binary_roc,
-        binary_specificity,
-        binary_stat_scores,
+        binary_f1_score, binary_precision, binary_recall, binary_specificity, binary_stat_scores,
         multiclass_accuracy,
-        multiclass_confusion_matrix,
     )
 
-    # ---- validate -------------------------------------------------------------------------
-    classes = [str(c) for c in classes]
-    k = len(classes)
-    if k < 2:
-        raise ValueError(f"need at least 2 classes, got {k}")
-    if not 0 <= normal_index < k:
-        raise ValueError(f"normal_index {normal_index} out of range for {k} classes")
-    y_true = _as_1d("true_index", true_index, np.int64)
-    y_pred = _as_1d("pred_index", pred_index, np.int64)
-    prob = _as_1d("prob_abnormal", prob_abnormal, np.float64)
-    n = int(y_true.shape[0])
-    if y_pred.shape[0] != n or prob.shape[0] != n:
-        raise ValueError(
-            f"length mismatch: true {n}, pred {y_pred.shape[0]}, prob {prob.shape[0]}"
-        )
-    if n == 0:
-        raise ValueError("nothing to evaluate: no images")
-    if y_true.min() < 0 or y_true.max() >= k:
-        raise ValueError(f"true_index must lie in 0..{k - 1}")
-    if y_pred.min() < -1 or y_pred.max() >= k:
-        raise ValueError(f"pred_index must lie in -1..{k - 1}")
-    if n_bootstrap < 0:
-        raise ValueError("n_bootstrap must be >= 0")
-
-    refused = y_pred == -1
-    answered = ~refused
-    if not np.all(np.isfinite(prob[answered])):
-        raise ValueError("prob_abnormal must be finite for every non-refused image")
-    if np.any((prob[answered] < 0.0) | (prob[answered] > 1.0)):
-        raise ValueError("prob_abnormal must lie in [0, 1]")
-
-    # ---- refused images become guaranteed-wrong predictions --------------------------------
-    # Multi-class: (true + 1) mod K is a valid class that differs from the truth.
-    pred_mc = np.where(refused, (y_true + 1) % k, y_pred)
-    truth_bin = (y_true != normal_index).astype(np.int64)
-    # Binary: a refused image is predicted the opposite of its truth (abnormal -> FN,
-    # normal -> FP).
-    pred_bin = np.where(refused, 1 - truth_bin, (y_pred != normal_index).astype(np.int64))
-
-    t_true = torch.from_numpy(y_true)
-    t_pred_mc = torch.from_numpy(pred_mc)
-    t_truth_bin = torch.from_numpy(truth_bin)
-    t_pred_bin = torch.from_numpy(pred_bin)
-
-    # ---- accuracy & binary decision metrics (over all N) -----------------------------------
+    t_pred_bin, t_truth_bin = torch.from_numpy(ev.pred_bin), torch.from_numpy(ev.truth_bin)
     accuracy = float(
-        multiclass_accuracy(t_pred_mc, t_true, num_classes=k, average="micro")
+        multiclass_accuracy(torch.from_numpy(ev.pred_mc), torch.from_numpy(ev.y_true), num_classes=ev.k,
+                            average="micro")
     )
-    n_correct = int((pred_mc == y_true).sum())
-
     tp, fp, tn, fn, _support = (
         int(v) for v in binary_stat_scores(t_pred_bin, t_truth_bin).tolist()
     )
     # torchmetrics returns 0.0 on a zero denominator; we report None there instead, so the
     # library value is only taken where the metric is defined.
-    precision = float(binary_precision(t_pred_bin, t_truth_bin)) if tp + fp else None
-    recall = float(binary_recall(t_pred_bin, t_truth_bin)) if tp + fn else None
-    specificity = float(binary_specificity(t_pred_bin, t_truth_bin)) if tn + fp else None
-    # F1 = 2TP / (2TP + FP + FN) is defined (possibly 0) unless there are no positives at all.
-    f1 = float(binary_f1_score(t_pred_bin, t_truth_bin)) if (2 * tp + fp + fn) else None
+    return {
+        "accuracy": accuracy,
+        "precision": float(binary_precision(t_pred_bin, t_truth_bin)) if tp + fp else None,
+        "recall": float(binary_recall(t_pred_bin, t_truth_bin)) if tp + fn else None,
+        "specificity": float(binary_specificity(t_pred_bin, t_truth_bin)) if tn + fp else None,
+        # F1 = 2TP / (2TP + FP + FN) is defined (possibly 0) unless there are no positives at all.
+        "f1": float(binary_f1_score(t_pred_bin, t_truth_bin)) if (2 * tp + fp + fn) else None,
+        "counts": {"tp": tp, "fp": fp, "tn": tn, "fn": fn},
+        "n_correct": int((ev.pred_mc == ev.y_true).sum()),
+    }
 
-    # ---- per-class recall (multi-class, refused = missed) ----------------------------------
-    per_class_recall: dict[str, float | None] = {}
-    for c, name in enumerate(classes):
-        members = y_true == c
-        support = int(members.sum())
-        per_class_recall[name] = _ratio_or_none(int((pred_mc[members] == c).sum()), support)
 
-    # ---- confusion matrix over answered images ---------------------------------------------
-    if answered.any():
+def _per_class_recall(ev: _Evaluation) -> dict[str, float | None]:
+    """Class name -> recall of that class, multi-class, a refused image counted as missed."""
+    out: dict[str, float | None] = {}
+    for c, name in enumerate(ev.classes):
+        members = ev.y_true == c
+        out[name] = _ratio_or_none(int((ev.pred_mc[members] == c).sum()), int(members.sum()))
+    return out
+
+
+def _confusion(ev: _Evaluation) -> tuple[list[list[int]], list[int]]:
+    """The K x K confusion matrix over answered images (rows true, columns predicted) and the
+    refused images per true class."""
+    import torch
+    from torchmetrics.functional.classification import multiclass_confusion_matrix
+
+    if ev.answered.any():
         cm = multiclass_confusion_matrix(
-            torch.from_numpy(y_pred[answered]), torch.from_numpy(y_true[answered]), num_classes=k
+            torch.from_numpy(ev.y_pred[ev.answered]), torch.from_numpy(ev.y_true[ev.answered]), num_classes=ev.k
         )
         confusion = [[int(v) for v in row] for row in cm.tolist()]
     else:
-        confusion = [[0] * k for _ in range(k)]
-    refused_per_class = [int(v) for v in np.bincount(y_true[refused], minlength=k)]
+        confusion = [[0] * ev.k for _ in range(ev.k)]
+    return confusion, [int(v) for v in np.bincount(ev.y_true[ev.refused], minlength=ev.k)]
 
-    # ---- score-based metrics (answered images only) ----------------------------------------
-    p_ans = prob[answered]
-    y_ans = truth_bin[answered]
-    n_pos_ans = int(y_ans.sum())
-    n_neg_ans = int(y_ans.shape[0]) - n_pos_ans
-    t_p_ans = torch.from_numpy(p_ans)
-    t_y_ans = torch.from_numpy(y_ans)
 
+def _score_metrics(ev: _Evaluation) -> dict:
+    """The probability-based figures over answered images: ``auc`` and ``roc`` (None and empty
+    lists unless both classes are present), ``ece`` and ``reliability``."""
+    import torch
+    from torchmetrics.functional.classification import binary_auroc, binary_calibration_error, binary_roc
+
+    n_pos = int(ev.y_ans.sum())
+    n_neg = int(ev.y_ans.shape[0]) - n_pos
+    t_p, t_y = torch.from_numpy(ev.p_ans), torch.from_numpy(ev.y_ans)
     auc: float | None = None
     roc = {"fpr": [], "tpr": [], "thresholds": []}
-    if n_pos_ans > 0 and n_neg_ans > 0:
-        auc = float(binary_auroc(t_p_ans, t_y_ans))
-        fpr, tpr, thr = binary_roc(t_p_ans, t_y_ans)
+    if n_pos > 0 and n_neg > 0:
+        auc = float(binary_auroc(t_p, t_y))
+        fpr, tpr, thr = binary_roc(t_p, t_y)
         roc = {
             "fpr": [float(v) for v in fpr.tolist()],
             "tpr": [float(v) for v in tpr.tolist()],
             "thresholds": [float(v) for v in thr.tolist()],
         }
-
     ece: float | None = None
-    if p_ans.size:
-        ece = float(binary_calibration_error(t_p_ans, t_y_ans, n_bins=_ECE_BINS, norm="l1"))
-    reliability = _reliability(p_ans, y_ans, _RELIABILITY_BINS)
+    if ev.p_ans.size:
+        ece = float(binary_calibration_error(t_p, t_y, n_bins=_ECE_BINS, norm="l1"))
+    return {"auc": auc, "roc": roc, "ece": ece, "reliability": _reliability(ev.p_ans, ev.y_ans, _RELIABILITY_BINS)}
 
-    # ---- bootstrap for F1 and AUC ----------------------------------------------------------
-    # Plain (non-stratified) percentile bootstrap: resample images with replacement. A replicate
-    # in which the metric is undefined (F1: no positives at all; AUC: one class only) is skipped
-    # rather than scored, so it cannot drag the interval to an arbitrary value.
+
+def _bootstrap_intervals(ev: _Evaluation, with_f1: bool, with_auc: bool, n_bootstrap: int,
+                         seed: int) -> tuple[list[float] | None, list[float] | None]:
+    """Seeded percentile-bootstrap 95 % intervals of F1 (over all N) and AUC (over answered
+    images); None where the metric is undefined or ``n_bootstrap`` is 0.
+
+    Plain (non-stratified) bootstrap: resample images with replacement. A replicate in which the
+    metric is undefined (F1: no positives at all; AUC: one class only) is skipped rather than
+    scored, so it cannot drag the interval to an arbitrary value. One generator serves F1's
+    replicates, then AUC's.
+    """
+    import torch
+    from torchmetrics.functional.classification import binary_auroc, binary_f1_score
+
     rng = np.random.default_rng(seed)
     f1_reps: list[float] = []
     auc_reps: list[float] = []
-    if n_bootstrap > 0 and f1 is not None:
+    n = ev.n
+    if n_bootstrap > 0 and with_f1:
         for _ in range(n_bootstrap):
             idx = rng.integers(0, n, size=n)
-            yb, pb = truth_bin[idx], pred_bin[idx]
+            yb, pb = ev.truth_bin[idx], ev.pred_bin[idx]
             if not (yb.any() or pb.any()):
                 continue
             f1_reps.append(
                 float(binary_f1_score(torch.from_numpy(pb), torch.from_numpy(yb), validate_args=False))
             )
-    if n_bootstrap > 0 and auc is not None:
-        m = int(p_ans.shape[0])
+    if n_bootstrap > 0 and with_auc:
+        m = int(ev.p_ans.shape[0])
         for _ in range(n_bootstrap):
             idx = rng.integers(0, m, size=m)
-            yb = y_ans[idx]
+            yb = ev.y_ans[idx]
             npos = int(yb.sum())
             if npos == 0 or npos == m:
                 continue
             auc_reps.append(
                 float(
                     binary_auroc(
-                        torch.from_numpy(p_ans[idx]), torch.from_numpy(yb), validate_args=False
+                        torch.from_numpy(ev.p_ans[idx]), torch.from_numpy(yb), validate_args=False
                     )
                 )
             )
-
-    ci = {
-        "accuracy": _wilson_or_none(n_correct, n),
-        "precision": _wilson_or_none(tp, tp + fp),
-        "recall": _wilson_or_none(tp, tp + fn),
-        "specificity": _wilson_or_none(tn, tn + fp),
-        "f1": _percentile_ci(f1_reps),
-        "auc": _percentile_ci(auc_reps),
-    }
-
-    return {
-        "n": n,
-        "n_refused": int(refused.sum()),
-        "accuracy": accuracy,
-        "precision": precision,
-        "recall": recall,
-        "specificity": specificity,
-        "f1": f1,
-        "counts": {"tp": tp, "fp": fp, "tn": tn, "fn": fn},
-        "auc": auc,
-        "confusion_matrix": confusion,
-        "refused_per_class": refused_per_class,
-        "classes": classes,
-        "normal_index": int(normal_index),
-        "threshold": float(threshold),
-        "ci": ci,
-        "roc": roc,
-        "ece": ece,
-        "reliability": reliability,
-        "per_class_recall": per_class_recall,
-    }
+    return _percentile_ci(f1_reps), _percentile_ci(auc_reps)
 
 
 # --------------------------------------------------------------------------------------------

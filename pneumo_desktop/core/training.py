@@ -7,6 +7,11 @@ model is saved, so a cancelled or crashed run can never damage an existing model
 
 Every choice is made on the patient-grouped validation split: the best epoch (lowest
 validation loss), the temperature, the operating threshold and the unfamiliar-image gate.
+
+``train_model`` is a pipeline of stages, each a function below it: ``read_data``,
+``fit_members`` (one ``run_epoch`` per epoch; fine-tuning shares it), ``calibrate``, the stress
+check (core/stress.py), ``fit_gate``, ``fit_detector`` and ``write_metadata``. ``TrainingConfig``
+holds every knob; the named recipes of the shipped models are in core/recipes.py.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import torch.nn.functional as F
 from .. import __version__
 from .classifier import Classifier
 from .dataset import (
-    DecodedImages, check_trainable, class_counts, grouped_split, iter_decode_images, manifest_sha256,
+    CLASS_SCHEMES, DecodedImages, check_trainable, class_counts, grouped_split, iter_decode_images, manifest_sha256,
     scan_labelled_folder,
 )
 from .detector import DetectorStep, XrayDetector, train_detector
@@ -35,10 +40,10 @@ from .errors import DatasetError
 from .metrics import choose_threshold, evaluate_arrays, fit_temperature, rank_auc
 from .gate import fit_feature_gate
 from .generators import relay
-from .model import ChestCNN
+from .model import DEFAULT_WIDTHS, ChestCNN
 from .modelfile import FORMAT_NAME, FORMAT_VERSION
 from .batch_transforms import (
-    MAX_BORDER_MASK, AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input,
+    EQUALISE_MODES, MAX_BORDER_MASK, AugmentConfig, Preprocessing, acquire_batch, augment_batch, equalise_batch, to_model_input,
     unit_to_model_input,
 )
 from .stress import iter_stress_metrics
@@ -59,7 +64,7 @@ class TrainingConfig:
     augment: bool = True
     input_size: int = 150
     equalise: str = "hist"
-    widths: tuple[int, int, int, int] = (32, 64, 128, 128)
+    widths: tuple[int, int, int, int] = DEFAULT_WIDTHS
     dropout: float = 0.3
     label_smoothing: float = 0.1
     warmup_epochs: int = 1
@@ -88,6 +93,7 @@ class TrainingConfig:
         return data
 
     def validate(self) -> None:
+        """Raise DatasetError, in one line, for a setting out of its range."""
         if not 1 <= self.epochs <= 500:
             raise DatasetError("epochs must be between 1 and 500")
         if not 2 <= self.batch_size <= 1024:
@@ -108,21 +114,24 @@ class TrainingConfig:
             raise DatasetError("detector epochs must be between 0 (no detector) and 100")
         if not 0.0 <= self.border_mask <= MAX_BORDER_MASK:
             raise DatasetError(f"the hidden border must be between 0 (off) and {MAX_BORDER_MASK} of the side")
-
-
-def recommended_config(**overrides) -> TrainingConfig:
-    """The recipe of the shipped default model (E15 in docs/experiments.md), with ``overrides``.
-
-    Four blocks of 16-32-64-128 channels at 150 px, histogram equalisation followed by the
-    augmentations, with a wide random zoom (0.7-1.4) and shifts (up to 10% of the side) so that
-    how much of the child fills the image cannot stand in for the diagnosis; 15 epochs of
-    warm-up and cosine decay, one network, one view. It trained in 582 s (with its chest X-ray
-    detector) on the full training split on a 2-core CPU. The training wizard starts from it,
-    so a model trained in the app is made the way the shipped one was.
-    """
-    base = TrainingConfig(epochs=15, widths=(16, 32, 64, 128), augment_after_equalise=True,
-                          augmentation=AugmentConfig(scale_min=0.7, scale_max=1.4, shift_frac=0.1))
-    return replace(base, **overrides)
+        if len(self.widths) != 4 or min(self.widths) < 1:
+            raise DatasetError("widths must be four positive whole numbers, e.g. 16,32,64,128")
+        if not 16 <= self.input_size <= 1024:
+            raise DatasetError("the input size must be between 16 and 1024 pixels")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise DatasetError("the validation fraction must lie strictly between 0 and 1")
+        if not 0.0 < self.min_sensitivity < 1.0:
+            raise DatasetError("the minimum sensitivity must lie strictly between 0 and 1")
+        if not 0.0 <= self.label_smoothing < 1.0 or not 0.0 <= self.dropout < 1.0:
+            raise DatasetError("label smoothing and dropout must be at least 0 and below 1")
+        if self.warmup_epochs < 0 or self.weight_decay < 0:
+            raise DatasetError("warm-up epochs and weight decay cannot be negative")
+        if self.equalise not in EQUALISE_MODES:
+            raise DatasetError(f"equalise must be one of {', '.join(EQUALISE_MODES)}")
+        if self.class_scheme not in CLASS_SCHEMES:
+            raise DatasetError(f"class_scheme must be one of {', '.join(CLASS_SCHEMES)}")
+        if not self.tta_shifts:
+            raise DatasetError("tta_shifts needs at least one view, e.g. [[0, 0]]")
 
 
 # ----- events --------------------------------------------------------------------------------
@@ -252,15 +261,75 @@ def train_model(
     cache_dir: str | Path | None = None,
     command: str = "",
     name: str = "model",
+    recipe: str = "",
 ) -> Generator[TrainingEvent, None, None]:
     """Train on ``table`` (columns path, label, patient, sha256, split ∈ {train, val}).
 
     Yields DataReady, then BatchDone / EpochDone per member and epoch, StatusMessage for
     phases, and finally TrainingFinished. Stops cleanly when the generator is closed.
+    ``command`` and ``recipe`` (the recipe's name, "" for none) are recorded in the model file.
+
+    The stages, in order: read the data, fit the members, calibrate, stress-check, fit the gate,
+    fit the detector, write the metadata.
     """
     config.validate()
     started = time.perf_counter()
     torch.manual_seed(config.seed)
+    data: RunData = yield from read_data(table, config, cache_dir, started)
+    fitted: FittedMembers = yield from fit_members(data, config, started)
+    yield StatusMessage("Calibrating on the validation split…", STAGE_CALIBRATE)
+    calibration = calibrate(data, fitted.models, config, name)
+    classifier = calibration.classifier
+    # One-sided acquisition stresses on the validation normals (core/stress.py): how the model
+    # reacts when the normals' acquisition changes (its known weaknesses). Reported, never used
+    # to choose anything inside this run.
+    stress = yield from relay(iter_stress_metrics(classifier, data.images[data.val_idx],
+                                                  data.val_y.numpy() != data.normal_index), stress_status)
+    yield StatusMessage("Fitting the unfamiliar-image gate…", STAGE_GATE)
+    classifier.gate_tensors, gate_meta = fit_gate(classifier, data, calibration.val_features, config.seed)
+    detector_meta = None
+    if config.detector_epochs > 0:
+        yield StatusMessage("Training the chest X-ray detector…", STAGE_DETECTOR)
+        classifier.detector, detector_meta = yield from fit_detector(data, config)
+    seconds = time.perf_counter() - started
+    write_metadata(classifier.metadata, data, fitted, calibration, config, stress=stress, gate=gate_meta,
+                   detector=detector_meta, seconds=seconds, command=command, recipe=recipe)
+    yield TrainingFinished(classifier, fitted.history, calibration.metrics, seconds)
+
+
+# ----- the stages of train_model ------------------------------------------------------------------
+@dataclass
+class RunData:
+    """A run's decoded data. images: uint8 (N, S, S) raw (un-equalised), every readable row of
+    ``table``; labels: int64 (N,) class indices; train_idx, val_idx: int64 row indices; val_x:
+    uint8 (V, S, S) the validation images equalised; val_y: int64 (V,); class_weights: float32 (K,)
+    so that each class weighs the same in the loss."""
+
+    table: pd.DataFrame
+    classes: list[str]
+    normal: str
+    prep: Preprocessing
+    images: torch.Tensor
+    labels: torch.Tensor
+    train_idx: torch.Tensor
+    val_idx: torch.Tensor
+    train_counts: dict[str, int]
+    val_counts: dict[str, int]
+    errors: dict[str, str]
+    class_weights: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+
+    @property
+    def normal_index(self) -> int:
+        return self.classes.index(self.normal)
+
+
+def read_data(table: pd.DataFrame, config: TrainingConfig, cache_dir, started: float,
+              ) -> Generator[TrainingEvent, None, RunData]:
+    """Decode ``table``'s images (yielding the decode status and DecodeProgress, then DataReady)
+    and return them as a ``RunData``; DatasetError when a class loses all its training or
+    validation images to unreadable files."""
     classes = sorted(table["label"].unique().tolist())
     normal = _normal_class(classes)
     prep = Preprocessing(input_size=config.input_size, equalise=config.equalise, border_mask=config.border_mask)
@@ -288,92 +357,157 @@ def train_model(
     # Class-weighted loss: each class contributes equally however imbalanced the folder is.
     counts = torch.bincount(labels[train_idx], minlength=len(classes)).to(torch.float32)
     class_weights = counts.sum() / (len(classes) * counts.clamp(min=1))
-    val_x = equalise_batch(images[val_idx], prep.equalise)
-    val_y = labels[val_idx]
+    return RunData(table, classes, normal, prep, images, labels, train_idx, val_idx, train_counts, val_counts,
+                   decoded.errors, class_weights, equalise_batch(images[val_idx], prep.equalise), labels[val_idx])
 
-    n_batches = max(1, len(train_idx) // config.batch_size)
-    total_batches = n_batches * config.epochs * config.members
-    train_started = time.perf_counter()
-    batches_done = 0
-    history: list[dict] = []
-    member_models: list[ChestCNN] = []
-    best_epochs: list[list[int]] = []
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16)
 
+@dataclass
+class FittedMembers:
+    """The networks ``fit_members`` chose (eval mode, one per chosen epoch of each member), the
+    history of every epoch (dicts) and the chosen epochs of each member (1-based)."""
+
+    models: list[ChestCNN]
+    history: list[dict]
+    best_epochs: list[list[int]]
+
+
+def fit_members(data: RunData, config: TrainingConfig, started: float,
+                ) -> Generator[TrainingEvent, None, FittedMembers]:
+    """Train ``config.members`` networks from seeds ``seed + 1000 * member``; yields BatchDone /
+    EpochDone. Each member keeps its best epoch by validation loss (``snapshots == 1``) or its last
+    ``snapshots`` epochs."""
+    n_batches = max(1, len(data.train_idx) // config.batch_size)
+    progress = _Progress(started, n_batches * config.epochs * config.members)
+    fitted = FittedMembers([], [], [])
     for member_index in range(config.members):
-        seed = config.seed + 1000 * member_index
-        torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
-        mix_rng = np.random.default_rng(seed + 7)  # mixup weights; torch has no seeded Beta sampler
-        model = ChestCNN(len(classes), config.widths, config.dropout).to(memory_format=torch.channels_last)
-        optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-        snapshots: list[tuple[int, dict]] = []
-        best = (math.inf, -1, None)
-        warmup = config.warmup_epochs * n_batches
-        total_steps = config.epochs * n_batches
-        for epoch in range(config.epochs):
-            model.train()
-            order = train_idx[torch.randperm(len(train_idx), generator=gen)]
-            loss_sum = correct = seen = 0.0
-            for b in range(n_batches):
-                step = epoch * n_batches + b
-                lr = _lr_at(step, total_steps, warmup, config.learning_rate)
-                for group in optimiser.param_groups:
-                    group["lr"] = lr
-                idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-                x = training_input(images[idx], config, prep, gen)
-                y = labels[idx]
-                mix = None
-                if config.mixup_alpha > 0:
-                    weight = float(mix_rng.beta(config.mixup_alpha, config.mixup_alpha))
-                    partner = torch.randperm(len(idx), generator=gen)
-                    x = weight * x + (1.0 - weight) * x[partner]
-                    mix = (weight, partner)
-                with autocast:
-                    logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, weight=class_weights,
-                                       label_smoothing=config.label_smoothing)
-                if mix is not None:
-                    weight, partner = mix
-                    loss = weight * loss + (1.0 - weight) * F.cross_entropy(
-                        logits.float(), y[partner], weight=class_weights, label_smoothing=config.label_smoothing)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                loss_value = loss.item()
-                loss_sum += loss_value * len(idx)
-                correct += float((logits.argmax(1) == y).sum())
-                seen += len(idx)
-                batches_done += 1
-                elapsed = time.perf_counter() - train_started
-                eta = elapsed / batches_done * (total_batches - batches_done)
-                yield BatchDone(member_index, epoch + 1, b + 1, n_batches, loss_value, lr,
-                                time.perf_counter() - started, eta)
-            val_loss, val_acc, val_auc = _validate(model, val_x, val_y, class_weights, prep, classes, normal, config.bf16)
-            is_best = val_loss < best[0]
-            if is_best:
-                best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
-            if epoch >= config.epochs - config.snapshots:
-                snapshots.append((epoch, copy.deepcopy(model.state_dict())))
-            record = dict(member=member_index, epoch=epoch + 1, train_loss=loss_sum / seen,
-                          train_accuracy=correct / seen, val_loss=val_loss, val_accuracy=val_acc,
-                          val_auc=val_auc, learning_rate=lr)
-            history.append(record)
-            elapsed = time.perf_counter() - train_started
-            yield EpochDone(member_index, epoch + 1, config.epochs, record["train_loss"], record["train_accuracy"],
-                            val_loss, val_acc, val_auc, lr, time.perf_counter() - started,
-                            elapsed / batches_done * (total_batches - batches_done), is_best)
-        if config.snapshots == 1:
-            chosen = [(best[1], best[2])]
-        else:
-            chosen = snapshots
-        best_epochs.append([e + 1 for e, _ in chosen])
+        chosen = yield from _fit_member(data, config, member_index, n_batches, progress, fitted.history)
+        fitted.best_epochs.append([e + 1 for e, _ in chosen])
         for _, state in chosen:
-            member = ChestCNN(len(classes), config.widths, config.dropout)
+            member = ChestCNN(len(data.classes), config.widths, config.dropout)
             member.load_state_dict(state)
-            member_models.append(member.eval())
+            fitted.models.append(member.eval())
+    return fitted
 
-    yield StatusMessage("Calibrating on the validation split…", STAGE_CALIBRATE)
+
+@dataclass
+class _Progress:
+    """Elapsed time and ETA over every batch of ``fit_members``."""
+
+    started: float
+    total_batches: int
+    done: int = 0
+    train_started: float = field(default_factory=time.perf_counter)
+
+    def eta(self) -> float:
+        return (time.perf_counter() - self.train_started) / self.done * (self.total_batches - self.done)
+
+
+def _fit_member(data: RunData, config: TrainingConfig, member_index: int, n_batches: int, progress: _Progress,
+                history: list[dict]) -> Generator[TrainingEvent, None, list[tuple[int, dict]]]:
+    """Train one member for ``config.epochs`` epochs; appends each epoch's record to ``history``
+    and returns the chosen (epoch index, state dict) pairs."""
+    seed = config.seed + 1000 * member_index
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    mix_rng = np.random.default_rng(seed + 7)  # mixup weights; torch has no seeded Beta sampler
+    model = ChestCNN(len(data.classes), config.widths, config.dropout).to(memory_format=torch.channels_last)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16)
+    warmup, total_steps = config.warmup_epochs * n_batches, config.epochs * n_batches
+    snapshots: list[tuple[int, dict]] = []
+    best = (math.inf, -1, None)
+
+    def mixup(x: torch.Tensor) -> tuple[torch.Tensor, tuple[float, torch.Tensor] | None]:
+        if config.mixup_alpha <= 0:
+            return x, None
+        weight = float(mix_rng.beta(config.mixup_alpha, config.mixup_alpha))
+        partner = torch.randperm(len(x), generator=gen)
+        return weight * x + (1.0 - weight) * x[partner], (weight, partner)
+
+    for epoch in range(config.epochs):
+        model.train()
+        order = data.train_idx[torch.randperm(len(data.train_idx), generator=gen)]
+        batches = [order[b * config.batch_size:(b + 1) * config.batch_size] for b in range(n_batches)]
+        epoch_run = run_epoch(
+            model, optimiser, batches, data.labels, lambda idx: training_input(data.images[idx], config, data.prep, gen),
+            lambda b: _lr_at(epoch * n_batches + b, total_steps, warmup, config.learning_rate),
+            data.class_weights, config.label_smoothing, autocast, mixup)
+
+        def batch_done(update: tuple[int, float, float]) -> BatchDone:
+            b, loss_value, lr = update
+            progress.done += 1
+            return BatchDone(member_index, epoch + 1, b, n_batches, loss_value, lr,
+                             time.perf_counter() - progress.started, progress.eta())
+
+        train_loss, train_accuracy, lr = yield from relay(epoch_run, batch_done)
+        val_loss, val_acc, val_auc = _validate(model, data.val_x, data.val_y, data.class_weights, data.prep,
+                                               data.classes, data.normal, config.bf16)
+        is_best = val_loss < best[0]
+        if is_best:
+            best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+        if epoch >= config.epochs - config.snapshots:
+            snapshots.append((epoch, copy.deepcopy(model.state_dict())))
+        record = dict(member=member_index, epoch=epoch + 1, train_loss=train_loss, train_accuracy=train_accuracy,
+                      val_loss=val_loss, val_accuracy=val_acc, val_auc=val_auc, learning_rate=lr)
+        history.append(record)
+        yield EpochDone(member_index, epoch + 1, config.epochs, train_loss, train_accuracy, val_loss, val_acc,
+                        val_auc, lr, time.perf_counter() - progress.started, progress.eta(), is_best)
+    return [(best[1], best[2])] if config.snapshots == 1 else snapshots
+
+
+def run_epoch(model: torch.nn.Module, optimiser: torch.optim.Optimizer, batches: list[torch.Tensor],
+              labels: torch.Tensor, make_input, learning_rate_at, class_weights: torch.Tensor,
+              label_smoothing: float, autocast, mixup=None,
+              ) -> Generator[tuple[int, float, float], None, tuple[float, float, float]]:
+    """One epoch of updates, shared by training and fine-tuning (core/finetune.py).
+
+    batches: int64 index tensors, one per update. make_input(idx): the network input of those
+    rows (float32 (B, 1, S, S)). learning_rate_at(b): the learning rate of update ``b`` (0-based)
+    of this epoch. mixup(x), when given: (x blended with a partner, (weight, partner)) or (x, None).
+    Yields (update number from 1, loss, learning rate) after each update; returns (mean loss,
+    accuracy) over the epoch's images and the last update's learning rate.
+    """
+    loss_sum = correct = seen = 0.0
+    for b, idx in enumerate(batches):
+        lr = learning_rate_at(b)
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        x = make_input(idx)
+        y = labels[idx]
+        x, mix = mixup(x) if mixup is not None else (x, None)
+        with autocast:
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, weight=class_weights, label_smoothing=label_smoothing)
+        if mix is not None:
+            weight, partner = mix
+            loss = weight * loss + (1.0 - weight) * F.cross_entropy(
+                logits.float(), y[partner], weight=class_weights, label_smoothing=label_smoothing)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        loss_value = loss.item()
+        loss_sum += loss_value * len(idx)
+        correct += float((logits.argmax(1) == y).sum())
+        seen += len(idx)
+        yield b + 1, loss_value, lr
+    return loss_sum / seen, correct / seen, lr
+
+
+@dataclass
+class Calibration:
+    """What ``calibrate`` fitted and measured: the classifier (temperature and threshold set, its
+    metadata begun), the validation features (float32 (V, F), for the gate), and the
+    ``evaluate_arrays`` reports on the validation split and on its acquisition-shifted copy."""
+
+    classifier: Classifier
+    val_features: np.ndarray
+    metrics: dict
+    shifted_metrics: dict
+
+
+def calibrate(data: RunData, models: list[ChestCNN], config: TrainingConfig, name: str) -> Calibration:
+    """Make the classifier of ``models``, fit its temperature and operating threshold on the
+    validation split, and measure it there and on an acquisition-shifted copy."""
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -381,88 +515,96 @@ def train_model(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "app_version": __version__,
         "architecture": {"type": "ChestCNN", "widths": list(config.widths), "dropout": config.dropout,
-                         "n_members": len(member_models)},
-        "classes": classes,
-        "normal_class": normal,
-        "preprocessing": prep.to_dict(),
+                         "n_members": len(models)},
+        "classes": data.classes,
+        "normal_class": data.normal,
+        "preprocessing": data.prep.to_dict(),
         "tta_shifts": [list(s) for s in config.tta_shifts],
         "threshold": 0.5,
         "temperature": 1.0,
         "training": {},
     }
-    classifier = Classifier(member_models, metadata)
-    val_u8 = val_x.numpy()
-    # One pass gives the logits for calibration and the features for the gate below (an
-    # ensemble with many test-time views spends most of a minute on each pass over validation).
+    classifier = Classifier(models, metadata)
+    val_u8 = data.val_x.numpy()
+    val_y = data.val_y.numpy()
+    # One pass gives the logits for calibration and the features for the gate (an ensemble with
+    # many test-time views spends most of a minute on each pass over validation).
     val_logits, val_feats = _batched(classifier.raw_logits_and_features, val_u8)
 
-    temperature = fit_temperature(val_logits, val_y.numpy())
+    temperature = fit_temperature(val_logits, val_y)
     probs = _softmax(val_logits / temperature)
-    normal_index = classes.index(normal)
+    normal_index = data.normal_index
     prob_abnormal = 1.0 - probs[:, normal_index]
-    is_abnormal = val_y.numpy() != normal_index
-    threshold = choose_threshold(is_abnormal, prob_abnormal, config.min_sensitivity)
+    threshold = choose_threshold(val_y != normal_index, prob_abnormal, config.min_sensitivity)
     classifier.temperature = metadata["temperature"] = float(temperature)
     classifier.threshold = metadata["threshold"] = float(threshold)
-    val_pred = classifier.decide(probs)
-    val_metrics = evaluate_arrays(val_y.numpy(), val_pred, prob_abnormal, classes, threshold, normal_index,
-                                  n_bootstrap=200, seed=config.seed)
+    val_metrics = evaluate_arrays(val_y, classifier.decide(probs), prob_abnormal, data.classes, threshold,
+                                  normal_index, n_bootstrap=200, seed=config.seed)
 
     # A harder validation view: the same held-out patients under a fixed, seeded acquisition
     # change (softness, exposure, contrast, framing). The plain validation split saturates, so
     # this is the figure that can tell recipes apart; it never feeds back into the model.
-    shifted_u8 = _acquisition_shifted(images[val_idx], prep, config.seed)
+    shifted_u8 = _acquisition_shifted(data.images[data.val_idx], data.prep, config.seed)
     shifted_probs = _softmax(_batched(classifier.raw_logits, shifted_u8) / temperature)
-    shifted_abnormal = 1.0 - shifted_probs[:, normal_index]
-    shifted_metrics = evaluate_arrays(val_y.numpy(), classifier.decide(shifted_probs), shifted_abnormal, classes,
-                                      threshold, normal_index, n_bootstrap=200, seed=config.seed)
+    shifted_metrics = evaluate_arrays(val_y, classifier.decide(shifted_probs), 1.0 - shifted_probs[:, normal_index],
+                                      data.classes, threshold, normal_index, n_bootstrap=200, seed=config.seed)
+    return Calibration(classifier, val_feats, val_metrics, shifted_metrics)
 
-    # One-sided acquisition stresses on the validation normals (core/stress.py): how the model
-    # reacts when the normals' acquisition changes (its known weaknesses). Reported, never used
-    # to choose anything inside this run.
-    stress = yield from relay(iter_stress_metrics(classifier, images[val_idx], val_y.numpy() != normal_index),
-                              stress_status)
 
-    yield StatusMessage("Fitting the unfamiliar-image gate…", STAGE_GATE)
-    # A seeded sample of training images is plenty for a mean and covariance of F features, and
-    # keeps this step short for ensembles with many test-time views.
-    gate_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(config.seed))[:2000]]
-    train_u8 = equalise_batch(images[gate_idx], prep.equalise).numpy()
+def fit_gate(classifier: Classifier, data: RunData, val_features: np.ndarray,
+             seed: int) -> tuple[dict[str, torch.Tensor], dict]:
+    """The unfamiliar-image gate's tensors and metadata: the feature distribution of a seeded
+    sample of at most 2,000 training images, its cut-off from the validation features."""
+    # A sample is plenty for a mean and covariance of F features, and keeps this step short for
+    # ensembles with many test-time views.
+    order = torch.randperm(len(data.train_idx), generator=torch.Generator().manual_seed(seed))
+    gate_idx = data.train_idx[order[:2000]]
+    train_u8 = equalise_batch(data.images[gate_idx], data.prep.equalise).numpy()
     train_feats = _batched(lambda u8: classifier.predict_batch(u8)[1], train_u8)
-    gate_tensors, gate_meta = fit_feature_gate(train_feats, val_feats)
-    classifier.gate_tensors = gate_tensors
-    if config.detector_epochs > 0:
-        yield StatusMessage("Training the chest X-ray detector…", STAGE_DETECTOR)
-        detector_tensors, detector_meta = yield from relay(
-            train_detector(images[train_idx], images[val_idx], prep.equalise, config.detector_epochs, config.seed),
-            detector_status)
-        classifier.detector = XrayDetector(detector_tensors, detector_meta)
-        metadata["detector"] = detector_meta
-    seconds = time.perf_counter() - started
-    metadata["gate"] = gate_meta
+    return fit_feature_gate(train_feats, val_features)
+
+
+def fit_detector(data: RunData, config: TrainingConfig) -> Generator[StatusMessage, None, tuple[XrayDetector, dict]]:
+    """Train the chest X-ray detector (the gate's third stage) for ``config.detector_epochs``
+    epochs, yielding its progress; returns the detector and its metadata."""
+    tensors, meta = yield from relay(
+        train_detector(data.images[data.train_idx], data.images[data.val_idx], data.prep.equalise,
+                       config.detector_epochs, config.seed),
+        detector_status)
+    return XrayDetector(tensors, meta), meta
+
+
+def write_metadata(metadata: dict, data: RunData, fitted: FittedMembers, calibration: Calibration,
+                   config: TrainingConfig, *, stress: dict, gate: dict, detector: dict | None, seconds: float,
+                   command: str, recipe: str) -> None:
+    """Complete the model file's metadata (begun by ``calibrate``) in place: the gate, the
+    detector, the threshold rule, the validation figures and the training record."""
+    if detector is not None:
+        metadata["detector"] = detector
+    metadata["gate"] = gate
     metadata["threshold_rule"] = (f"highest threshold with validation sensitivity >= {config.min_sensitivity:.2f} "
                                   "(best specificity under that constraint)")
-    metadata["validation_metrics"] = {k: v for k, v in val_metrics.items() if k not in ("roc",)}
-    metadata["validation_shifted_metrics"] = {k: v for k, v in shifted_metrics.items() if k not in ("roc",)}
+    metadata["validation_metrics"] = {k: v for k, v in calibration.metrics.items() if k not in ("roc",)}
+    metadata["validation_shifted_metrics"] = {k: v for k, v in calibration.shifted_metrics.items() if k not in ("roc",)}
     metadata["validation_stress_metrics"] = stress
     metadata["test_metrics"] = None
     metadata["training"] = {
         "command": command,
+        **({"recipe": recipe} if recipe else {}),
         "config": config.to_dict(),
         "seed": config.seed,
         "seconds": round(seconds, 1),
         "torch_threads": torch.get_num_threads(),
         "data": {
-            "train_counts": train_counts,
-            "val_counts": val_counts,
-            "n_unreadable": len(decoded.errors),
-            "manifest_sha256": manifest_sha256(table),
+            "train_counts": data.train_counts,
+            "val_counts": data.val_counts,
+            "n_unreadable": len(data.errors),
+            "manifest_sha256": manifest_sha256(data.table),
             "split": "patient-grouped, stratified, identical images kept together",
         },
-        "best_epochs": best_epochs,
-        "history": history,
+        "best_epochs": fitted.best_epochs,
+        "history": fitted.history,
     }
-    yield TrainingFinished(classifier, history, val_metrics, seconds)
 
 
 def training_input(batch_u8: torch.Tensor, config: TrainingConfig, prep: Preprocessing,
@@ -486,13 +628,37 @@ def training_input(batch_u8: torch.Tensor, config: TrainingConfig, prep: Preproc
     return x.contiguous(memory_format=torch.channels_last)
 
 
+#: What a key missing from a model file's ``training.config`` meant when that file was written.
+#: Each of these settings was added after the first model files, at a value that left training as
+#: it had been (off); the chest X-ray detector was added to those files afterwards, with 8 epochs
+#: (bench/add_detector.py). They are pinned here, not taken from TrainingConfig's defaults, so an
+#: older file keeps its meaning whatever the defaults become. A setting added to TrainingConfig
+#: later belongs here with the value that keeps older files' meaning (tests/core/test_recipes.py
+#: checks that every key is recorded by the shipped files or listed here).
+LEGACY_SETTINGS: dict[str, object] = {
+    "augment_after_equalise": False,
+    "mixup_alpha": 0.0,
+    "detector_epochs": 8,
+    "border_mask": 0.0,
+    "augmentation.aspect_max": 1.0,
+    "augmentation.haze_prob": 0.0,
+    "augmentation.haze_max": 0.6,
+    "augmentation.haze_sigma_frac": (0.03, 0.1),
+    "augmentation.raw_noise_std": 0.0,
+}
+
+
 def config_from_dict(data: dict) -> TrainingConfig:
     """The TrainingConfig a model file's ``training.config`` describes (unknown keys ignored, so
-    files written by other versions still load); raises DatasetError when it is malformed."""
+    files written by other versions still load; a key the file lacks takes its ``LEGACY_SETTINGS``
+    value, else TrainingConfig's default); raises DatasetError when it is malformed."""
     known = {f for f in TrainingConfig.__dataclass_fields__}
     try:
         values = {k: v for k, v in data.items() if k in known}
         augmentation = dict(values.pop("augmentation", {}) or {})
+        for key, value in LEGACY_SETTINGS.items():
+            section, _, name = key.rpartition(".")
+            (augmentation if section == "augmentation" else values).setdefault(name, value)
         aug_known = set(AugmentConfig.__dataclass_fields__)
         aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in augmentation.items() if k in aug_known})

@@ -10,9 +10,9 @@ is emitted.
 
 ``TrainingWizard(active_classifier, parent, base_config=None)``: ``base_config`` supplies the
 defaults of the settings page and every setting the page does not show (input size, widths…).
-Without one, the wizard starts from ``recommended_config()``, the shipped default model's
-recipe; tests pass a tiny network here. ``base_finetune`` is the schedule used when the person
-chooses to adapt the active model (``core.finetune.FineTuneConfig()`` without one; tests pass a
+Without one, the wizard starts from the ``default`` recipe (``core.recipes.DEFAULT``), the
+shipped default model's; tests pass a tiny network here. ``base_finetune`` is the schedule used
+when the person chooses to adapt the active model (``core.finetune.FineTuneConfig()`` without one; tests pass a
 one-epoch schedule).
 """
 
@@ -24,7 +24,8 @@ from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSize, QThread, Sign
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
 from ..core.finetune import FineTuneConfig
-from ..core.training import TrainingConfig, recommended_config
+from ..core.recipes import DEFAULT
+from ..core.training import TrainingConfig
 from .wizard_adopt_page import AdoptPage
 from .wizard_data_page import DataPage
 from .wizard_evaluation_page import EvaluationPage
@@ -49,7 +50,7 @@ class TrainingWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoDefaultButton, True)
         self.setMinimumSize(QSize(960, 680))
         self.active_classifier = active_classifier
-        self.base_config = base_config if base_config is not None else recommended_config()
+        self.base_config = base_config if base_config is not None else DEFAULT.config()
         self.base_finetune = base_finetune if base_finetune is not None else FineTuneConfig()
         self.n_bootstrap = int(n_bootstrap)
         # State filled in as the pages go.
@@ -155,7 +156,7 @@ def render_wizard_pages(outdir: str | Path, data_dir: str | Path, epochs: int = 
             active_classifier = Classifier.load(DEFAULT_MODEL_PATH)
         except Exception:  # noqa: BLE001 - a screenshot without comparison is still useful
             active_classifier = None
-    config = base_config if base_config is not None else recommended_config()
+    config = base_config if base_config is not None else DEFAULT.config()
     from dataclasses import replace
 
     config = replace(config, epochs=int(epochs))

@@ -30,7 +30,9 @@ FINISHING_SECONDS = 10.0          # calibration, threshold and the unfamiliar-im
 DETECTOR_SECONDS_PER_IMAGE_EPOCH = 0.0035
 DETECTOR_MIN_IMAGES_PER_EPOCH = 24 * 64
 TINY_CLASS = 20                   # fewer images than this in a class earns a warning
-DEFAULT_WIDTHS = (32, 64, 128, 128)
+# The widths SECONDS_PER_IMAGE_EPOCH was measured with (the study's first networks); a
+# reference for scaling the estimate, not a default of training.
+TIMED_WIDTHS = (32, 64, 128, 128)
 # Fine-tuning: one step of 16 films at 150 px with the shipped default's widths on the 2-core
 # CPU; the finish scores each film about seven times (held-out predictions, the parent, the
 # unfamiliar-image check on the films and five augmented copies).
@@ -48,7 +50,7 @@ def _conv_cost(widths: Sequence[int], input_size: int) -> float:
 
 
 def estimate_training_seconds(n_images: int, epochs: int, input_size: int = 150,
-                              widths: Sequence[int] = DEFAULT_WIDTHS, include_one_off: bool = True,
+                              widths: Sequence[int] = TIMED_WIDTHS, include_one_off: bool = True,
                               detector_epochs: int = 8) -> float:
     """A rough wall-clock estimate of a training run, in seconds.
 
@@ -57,7 +59,7 @@ def estimate_training_seconds(n_images: int, epochs: int, input_size: int = 150,
     image once, training the chest X-ray detector (``detector_epochs``; its augmentation works
     at the model's input size) and the calibration at the end.
     """
-    scale = _conv_cost(widths, input_size) / _conv_cost(DEFAULT_WIDTHS, 150)
+    scale = _conv_cost(widths, input_size) / _conv_cost(TIMED_WIDTHS, 150)
     seconds = SECONDS_PER_IMAGE_EPOCH * scale * max(0, n_images) * max(0, epochs)
     if include_one_off:
         detector_images = max(DETECTOR_MIN_IMAGES_PER_EPOCH, max(0, n_images)) * max(0, detector_epochs)

@@ -262,6 +262,100 @@ def test_train_writes_exactly_out(run, synthetic_folder, synth, tmp_path, _priva
     assert str(tmp_path) not in json.dumps(clf.metadata)
 
 
+EXPERIMENT_FLAGS = ("--haze", "--raw-noise", "--mixup", "--border-mask", "--aspect-jitter", "--equalise")
+
+
+def test_train_help_names_the_recipes_and_hides_the_experiment_flags(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # as one line, however the help was wrapped
+    for shown in ("--recipe", "--set", "--config", "--epochs", "--seed", "--init", "default", "ensemble", "subtype",
+                  "augmentation.haze_prob"):
+        assert shown in text, shown
+    for hidden in EXPERIMENT_FLAGS:
+        assert hidden + " " not in text, f"{hidden} should not be in train --help"
+    # The recipes' values come from the recipes, not from a copy in the help.
+    assert "default 16,32,64,128" in text and "ensemble shifts5" in text
+
+
+def test_hidden_experiment_flags_still_mean_what_they_meant():
+    from pneumo_desktop.cli import build_parser, resolve_training_config
+    from pneumo_desktop.core.recipes import get_recipe
+
+    args = build_parser().parse_args(["train", "d", "--out", "m.pneumo", "--haze", "0.5", "--raw-noise", "0.04",
+                                      "--mixup", "0.2", "--border-mask", "0.125", "--aspect-jitter", "1.35",
+                                      "--equalise", "clahe", "--no-augment", "--input-size", "112"])
+    config = resolve_training_config(args, get_recipe(args.recipe))
+    assert (config.augmentation.haze_prob, config.augmentation.raw_noise_std, config.mixup_alpha) == (0.5, 0.04, 0.2)
+    assert (config.border_mask, config.augmentation.aspect_max, config.equalise) == (0.125, 1.35, "clahe")
+    assert config.augment is False and config.input_size == 112
+    assert config.epochs == 15 and config.widths == (16, 32, 64, 128), "the rest is the default recipe's"
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--set", "augmentation.haze=0.5"], "unknown setting 'augmentation.haze' (did you mean augmentation.haze_max?)"),
+    (["--set", "lerning_rate=0.01"], "did you mean learning_rate?"),
+    (["--set", "epochs=ten"], "epochs must be a whole number"),
+    (["--set", "epochs=0"], "epochs must be between 1 and 500"),
+    (["--set", "augmentation.shift_frac=0.5"], "shifts must be between 0 and 0.25"),
+    (["--set", "epochs"], "give KEY=VALUE"),
+    (["--config", "missing.json"], "--config missing.json: cannot read it"),
+])
+def test_train_setting_errors_are_one_line_and_exit_2(run, synthetic_folder, tmp_path, monkeypatch, extra, fragment):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", *extra)
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, fragment)
+    assert not (tmp_path / "m.pneumo").exists()
+
+
+def test_train_config_file_must_be_a_json_object(run, synthetic_folder, tmp_path):
+    for content, fragment in (("[1, 2]", "needs a JSON object"), ("{epochs: 2}", "not valid JSON"),
+                              ('{"augmentation": {"haze": 0.5}}', "unknown setting 'augmentation.haze'")):
+        (tmp_path / "c.json").write_text(content)
+        code, _, err = run("train", synthetic_folder, "--out", tmp_path / "m.pneumo", "--config", tmp_path / "c.json")
+        assert code == EXIT_USAGE, content
+        assert_one_line_error(err, fragment)
+
+
+def test_train_without_options_records_the_default_recipe(run, synthetic_folder, tmp_path):
+    """``train DIR --out F`` trains the default recipe and records the recipe, the command and the
+    resolved config. (Only to keep the test short: the detector is left out, float32 instead of
+    bfloat16, which many CPUs emulate, and a smaller input.)"""
+    from pneumo_desktop.core.recipes import DEFAULT
+
+    out = tmp_path / "plain.pneumo"
+    code, _, err = run("train", synthetic_folder, "--out", out, "--detector-epochs", "0", "--no-bf16",
+                       "--set", "input_size=64", "--cache-dir", tmp_path / "cache")
+    assert code == 0, err
+    training = Classifier.load(out).metadata["training"]
+    assert training["recipe"] == "default"
+    assert training["command"] == ("pneumo-desktop train DATA_DIR --out plain.pneumo --detector-epochs 0 --no-bf16 "
+                                   "--set input_size=64 --cache-dir CACHE_DIR")
+    expected = DEFAULT.config(detector_epochs=0, bf16=False, input_size=64)
+    assert training["config"] == json.loads(json.dumps(expected.to_dict()))
+
+
+def test_train_recipe_ensemble_with_a_config_file_and_set(run, synthetic_folder, tmp_path):
+    settings = {"epochs": 3, "widths": [8, 8, 8, 8], "input_size": 64, "augmentation": {"haze_prob": 0.5}}
+    (tmp_path / "tiny.json").write_text(json.dumps(settings))
+    out = tmp_path / "ens.pneumo"
+    code, _, err = run("train", synthetic_folder, "--out", out, "--recipe", "ensemble", "--config",
+                       tmp_path / "tiny.json", "--set", "detector_epochs=0", "--set", "augmentation.haze_prob=0.25",
+                       "--batch-size", "16", "--cache-dir", tmp_path / "cache")
+    assert code == 0, err
+    clf = Classifier.load(out)
+    training = clf.metadata["training"]
+    config = training["config"]
+    assert training["recipe"] == "ensemble"
+    assert (config["members"], config["snapshots"], len(config["tta_shifts"])) == (3, 3, 5)
+    assert len(clf.members) == 9 and len(clf.tta_shifts) == 5
+    assert (config["epochs"], config["widths"], config["input_size"], config["batch_size"]) == (3, [8, 8, 8, 8], 64, 16)
+    assert config["augmentation"]["haze_prob"] == 0.25, "--set comes after --config"
+    assert "--config tiny.json" in training["command"] and str(tmp_path) not in training["command"]
+
+
 # ----- evaluate ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def eval_folder(tmp_path_factory, synth) -> Path:

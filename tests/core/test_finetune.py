@@ -220,6 +220,11 @@ def test_cli_fine_tune_bad_inputs_are_one_line_errors_and_touch_nothing(run, tmp
         ((local_folder, "--init", tmp_path / "missing.pneumo"), EXIT_MODEL, "not found"),
         ((other_classes, "--init", tiny_model_path), EXIT_USAGE, "differ from the model's"),
         ((local_folder, "--init", tiny_model_path, "--widths", "8,8,8,8"), EXIT_USAGE, "--widths cannot be used with --init"),
+        ((local_folder, "--init", tiny_model_path, "--recipe", "ensemble"), EXIT_USAGE, "--recipe cannot be used with --init"),
+        ((local_folder, "--init", tiny_model_path, "--config", "x.json"), EXIT_USAGE, "--config cannot be used with --init"),
+        ((local_folder, "--init", tiny_model_path, "--set", "augmentation.haze_prob=0.5"), EXIT_USAGE,
+         "--set augmentation.haze_prob cannot be used with --init"),
+        ((local_folder, "--init", tiny_model_path, "--set", "epochs=zero"), EXIT_USAGE, "epochs must be a whole number"),
     ]
     for args, code, fragment in cases:
         got, _, err = run("train", *args, "--out", existing)
@@ -230,6 +235,19 @@ def test_cli_fine_tune_bad_inputs_are_one_line_errors_and_touch_nothing(run, tmp
     assert got == EXIT_USAGE
     _one_line(err, "--out is the --init model itself")
     assert _digest(existing) == before
+
+
+def test_cli_fine_tune_schedule_takes_set_and_options():
+    """With --init, --set reaches the fine-tuning schedule's own settings; options come last."""
+    from pneumo_desktop.cli import _finetune_config, build_parser
+    from pneumo_desktop.core.finetune import FineTuneConfig
+
+    args = build_parser().parse_args(["train", "d", "--init", "m.pneumo", "--out", "o.pneumo", "--set", "epochs=3",
+                                      "--set", "learning_rate=0.001", "--set", "seed=4", "--lr", "0.002"])
+    config = _finetune_config(args)
+    assert (config.epochs, config.learning_rate, config.seed) == (3, 0.002, 4)
+    plain = _finetune_config(build_parser().parse_args(["train", "d", "--init", "m.pneumo", "--out", "o.pneumo"]))
+    assert plain == FineTuneConfig()
 
 
 def test_cli_fine_tune_skips_unreadable_files_and_rechecks_the_minimum(run, tmp_path, synth, tiny_model_path):

@@ -290,6 +290,12 @@ def test_three_class_subtype_training_with_an_unreadable_file(synthetic_folder, 
     ({"augmentation": AugmentConfig(scale_min=1.1)}, "zoom range"),
     ({"augmentation": AugmentConfig(scale_max=2.5)}, "zoom range"),
     ({"augmentation": AugmentConfig(shift_frac=0.5)}, "shifts"),
+    ({"widths": (8, 16)}, "widths"),
+    ({"input_size": 8}, "input size"),
+    ({"val_fraction": 1.0}, "validation fraction"),
+    ({"equalise": "fancy"}, "equalise"),
+    ({"class_scheme": "organs"}, "class_scheme"),
+    ({"tta_shifts": []}, "tta_shifts"),
 ])
 def test_config_validation(synthetic_folder, change, message):
     config = TrainingConfig(**change)
@@ -346,16 +352,16 @@ def test_closing_training_while_it_decodes_stops_the_decoding(synthetic_folder, 
     assert not list((tmp_path / "cache").glob("*.npz"))
 
 
-def test_recommended_config_is_the_shipped_default_models_recipe():
-    """The wizard starts from recommended_config(); it must be how default.pneumo was trained."""
+def test_the_default_recipe_is_the_shipped_default_models_recipe():
+    """The wizard starts from the default recipe; it must be how default.pneumo was trained."""
     from pneumo_desktop import paths
     from pneumo_desktop.core.modelfile import read_model_header
-    from pneumo_desktop.core.training import recommended_config
+    from pneumo_desktop.core.recipes import DEFAULT
 
     if not paths.DEFAULT_MODEL_PATH.is_file():
         pytest.skip("no shipped default model in this checkout")
     stored = read_model_header(paths.DEFAULT_MODEL_PATH)["training"]["config"]
-    recipe = recommended_config().to_dict()
+    recipe = DEFAULT.config().to_dict()
     for key, value in stored.items():
         if key == "augmentation":
             # Fields added after the model was trained must sit at their neutral (off) values.
@@ -366,7 +372,7 @@ def test_recommended_config_is_the_shipped_default_models_recipe():
                 assert aug_value == expected, aug_key
         else:
             assert recipe[key] == value, key
-    assert recommended_config(epochs=3).epochs == 3 and recommended_config().epochs == 15
+    assert DEFAULT.config(epochs=3).epochs == 3 and DEFAULT.config().epochs == 15
 
 
 def test_closing_training_during_the_stress_test_stops_it(synthetic_folder, synth, tiny_training):
