@@ -324,16 +324,15 @@ def _remove_stale_temporaries(out: Path) -> None:
 
 def predict_to_parquet(inputs: list[str], model_path: str | Path, out: str | Path, *, threshold: float | None = None,
                        resume: bool = False, actors: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                       address: str | None = None, num_cpus: int | None = None, progress: bool = True,
-                       log=None) -> JobSummary:
+                       address: str | None = None, num_cpus: int | None = None,
+                       progress: bool = True) -> JobSummary:
     """Predict every file under ``inputs`` on Ray and write the rows to the folder ``out``.
 
     Raises RayPredictError (usage: 2, model: 3) before Ray starts when the options, ``out`` or the
     model file are wrong. ``num_cpus``: CPUs of a local Ray (default: this machine's usable cores);
-    ``log``: where progress lines go (default: stderr).
+    ``progress``: Ray Data's progress bars (on stderr).
     """
     start = time.perf_counter()
-    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     out = Path(out)
     summary = JobSummary(out=out)
     if out.exists() and not out.is_dir():

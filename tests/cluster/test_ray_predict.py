@@ -188,7 +188,7 @@ def test_a_worker_killed_mid_run_is_retried(tmp_path, local_ray, tiny_model_path
     marker = tmp_path / "worker-died"
     monkeypatch.setenv(rp.FAIL_ONCE_ENV, str(marker))
     summary = rp.predict_to_parquet([str(films)], tiny_model_path, tmp_path / "out.parquet", batch_size=8,
-                                    actors=1, progress=False, log=lambda text: None)
+                                    actors=1, progress=False)
     assert marker.is_file(), "the worker was never killed"
     assert int(marker.read_text()) != os.getpid()
     rows = _rows(tmp_path / "out.parquet")
@@ -201,7 +201,7 @@ def test_resume_after_an_interrupted_job(tmp_path, local_ray, tiny_model_path, f
     first = sorted(films.iterdir())[: N_FILMS // 2]
     # The interrupted job: half the files finished, plus the debris of a part being written when
     # it was killed (hidden temporary name), which must never count.
-    rp.predict_to_parquet([str(p) for p in first], tiny_model_path, out, batch_size=4, progress=False)
+    rp.predict_to_parquet([str(p) for p in first], tiny_model_path, out, batch_size=4, actors=1, progress=False)
     (out / ".part-00099-deadbeef.parquet.1.abc.tmp").write_bytes(b"PAR1 half a part")
     done = rp.read_done_paths(out)
     assert done == {str(p) for p in first}
@@ -209,7 +209,8 @@ def test_resume_after_an_interrupted_job(tmp_path, local_ray, tiny_model_path, f
     lost = rp.part_files(out)[0]
     lost_paths = set(pq.read_table(lost).column("path").to_pylist())
     lost.unlink()
-    summary = rp.predict_to_parquet([str(films)], tiny_model_path, out, resume=True, batch_size=8, progress=False)
+    summary = rp.predict_to_parquet([str(films)], tiny_model_path, out, resume=True, batch_size=8, actors=1,
+                                    progress=False)
     assert summary.skipped == len(first) - len(lost_paths)
     assert summary.files == N_FILMS + 2 - summary.skipped
     rows = _rows(out)
@@ -218,6 +219,12 @@ def test_resume_after_an_interrupted_job(tmp_path, local_ray, tiny_model_path, f
     # Resuming a finished job does nothing and starts nothing.
     again = rp.predict_to_parquet([str(films)], tiny_model_path, out, resume=True, progress=False)
     assert (again.files, again.skipped) == (0, N_FILMS + 2)
+
+
+def test_ray_only_options_need_the_ray_engine():
+    assert rp.local_engine_conflict(_parser().parse_args(["x.png"])) is None
+    assert rp.local_engine_conflict(_parser().parse_args(["x.png", "--out", "o.parquet"])) == "--out needs --engine ray"
+    assert rp.local_engine_conflict(_parser().parse_args(["x.png", "--resume", "--engine", "ray"])) is None
 
 
 def test_the_desktop_start_up_path_does_not_import_ray():

@@ -191,6 +191,15 @@ def test_bundle_layout(bundle: Bundle):
     assert (bundle.internal / "matplotlib" / "mpl-data" / "matplotlibrc").is_file()
     dangling = [str(p) for p in bundle.folder.rglob("*") if p.is_symlink() and not p.exists()]
     assert not dangling, f"dangling symbolic links: {dangling[:10]}"
+    # No Ray (predict --engine ray, the optional `cluster` extra): no file, no metadata, no module.
+    from PyInstaller.archive.readers import PKG_ITEM_PYZ, CArchiveReader
+
+    archive = CArchiveReader(str(bundle.cli))
+    frozen = {m for n, e in archive.toc.items() if e[-1] == PKG_ITEM_PYZ for m in archive.open_embedded_archive(n).toc}
+    carried = sorted({p.name for p in bundle.internal.iterdir()
+                      if p.name.split("-")[0].split(".")[0].lower() in ("ray", "pyarrow", "libarrow")}
+                     | {m for m in frozen if m.split(".")[0] in ("ray", "pyarrow")})
+    assert not carried, f"the bundle carries Ray or pyarrow: {carried[:10]}"
 
 
 @pytest.mark.parametrize("which", ["cli", "gui"])
