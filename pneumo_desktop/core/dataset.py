@@ -21,8 +21,9 @@ import pandas as pd
 from .atomic import atomic_path
 from .errors import DatasetError, ImageReadError
 from .generators import drive
-from .imageio import read_image
-from .batch_transforms import Preprocessing, prepare_image
+from .imageio import read_image_for_model
+from .batch_transforms import Preprocessing
+from .image_preparation import prepare_xray
 
 _PATIENT_PATTERN = re.compile(r"^(person\d+|NORMAL2-IM-\d+|IM-\d+)", re.IGNORECASE)
 CLASS_SCHEMES = ("folders", "subtype")
@@ -240,11 +241,13 @@ class DecodedImages:
 
 
 def _decode_one(path: str, prep: Preprocessing) -> np.ndarray:
-    return prepare_image(read_image(path).pixels, prep)
+    # The same read as prediction's decode.decode_for_model: reduced toward the input size first.
+    return prepare_xray(read_image_for_model(path, prep.input_size), prep)
 
 
 # Part of every cache key: bump it whenever decoding or preparation changes the pixels it makes.
-DECODE_CACHE_VERSION = 2
+# 3: films read reduced toward the input side (imageio.read_image_for_model).
+DECODE_CACHE_VERSION = 3
 
 
 def decode_images(

@@ -20,8 +20,8 @@ import numpy as np
 
 from .errors import ImageReadError
 from .gate import check_image
-from .imageio import read_image
-from .image_preparation import Preprocessing, prepare_image
+from .imageio import read_image_for_model
+from .image_preparation import Preprocessing, prepare_xray
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -32,8 +32,8 @@ STATUS_UNSUPPORTED = "unsupported"
 class DecodedInput:
     """One input file after decoding.
 
-    image_u8: the prepared model input, uint8 (S, S), only when status is ok. size: the decoded
-    image's (height, width), when it could be read. message: why, for error and unsupported.
+    image_u8: the prepared model input, uint8 (S, S), only when status is ok. size: the film's
+    (height, width) as stored, when it could be read. message: why, for error and unsupported.
     """
 
     path: str
@@ -45,19 +45,23 @@ class DecodedInput:
 
 
 def decode_for_model(path: str, prep: Preprocessing) -> DecodedInput:
-    """Read ``path``, run the image-statistics gate and prepare it per ``prep``. Never raises."""
+    """Read ``path``, run the image-statistics gate and prepare it per ``prep``. Never raises.
+
+    The file is read with ``read_image_for_model`` (reduced toward ``prep.input_size`` before
+    any float work), as training's ``dataset`` reads it; ``size`` is still the film's own.
+    """
     start = time.perf_counter()
 
     def elapsed() -> float:
         return (time.perf_counter() - start) * 1e3
 
     try:
-        image = read_image(path)
+        image = read_image_for_model(path, prep.input_size)
+        size = (image.original_size[1], image.original_size[0])
         reason = check_image(image.pixels, image.colourfulness)
         if reason is not None:
-            return DecodedInput(path, None, image.pixels.shape, STATUS_UNSUPPORTED, f"not a chest X-ray: {reason}",
-                                elapsed())
-        return DecodedInput(path, prepare_image(image.pixels, prep), image.pixels.shape, STATUS_OK, None, elapsed())
+            return DecodedInput(path, None, size, STATUS_UNSUPPORTED, f"not a chest X-ray: {reason}", elapsed())
+        return DecodedInput(path, prepare_xray(image, prep), size, STATUS_OK, None, elapsed())
     except ImageReadError as exc:
         return DecodedInput(path, None, None, STATUS_ERROR, f"cannot read file: {exc}", elapsed())
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch

@@ -109,10 +109,14 @@ def clahe(image_u8: np.ndarray, tiles: int = 8, clip_limit: float = 2.0) -> np.n
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def resize_to_u8(pixels: np.ndarray, size: int) -> np.ndarray:
-    """float32 (H, W) in [0, 1] -> uint8 (size, size) with Pillow's antialiased bilinear filter."""
+def resize_to_u8(pixels: np.ndarray, size: int, box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """float32 (H, W) in [0, 1] -> uint8 (size, size) with Pillow's antialiased bilinear filter.
+
+    ``box``: the region of ``pixels`` to resize, in (fractional) pixel coordinates; None for
+    all of it. A block-reduced film passes its ``XrayImage.model_box``.
+    """
     src = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.float32), mode="F")
-    resized = np.asarray(src.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
+    resized = np.asarray(src.resize((size, size), Image.Resampling.BILINEAR, box=box), dtype=np.float32)
     return np.clip(np.round(resized * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -125,6 +129,16 @@ def equalise_u8(image_u8: np.ndarray, mode: str) -> np.ndarray:
     return image_u8
 
 
-def prepare_image(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """float32 (H, W) in [0, 1] -> uint8 (S, S), resized and equalised per ``prep``."""
-    return equalise_u8(resize_to_u8(pixels, prep.input_size), prep.equalise)
+def prepare_image(pixels: np.ndarray, prep: Preprocessing,
+                  box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """float32 (H, W) in [0, 1] -> uint8 (S, S), resized and equalised per ``prep``.
+
+    ``box``: as for ``resize_to_u8``.
+    """
+    return equalise_u8(resize_to_u8(pixels, prep.input_size, box), prep.equalise)
+
+
+def prepare_xray(image, prep: Preprocessing) -> np.ndarray:
+    """The model input of an ``imageio.XrayImage`` (full-size or from ``read_image_for_model``):
+    uint8 (S, S), as ``prepare_image`` makes it, over the whole film."""
+    return prepare_image(image.pixels, prep, image.model_box)

@@ -8,23 +8,42 @@ Every failure is raised as :class:`~pneumo_desktop.core.errors.ImageReadError` w
 machine-readable ``reason`` and a message meant for a person that starts with the file name.
 No other exception type leaves :func:`read_image`.
 
+Two entry points: :func:`read_image` decodes the whole film at full resolution (the viewer
+shows all of it); :func:`read_image_for_model` is what everything that feeds the model uses
+(``decode.decode_for_model`` for prediction, ``dataset`` for training): it shrinks a full-size
+film by an integer block mean toward the model's input side *before* any float work at full
+resolution (DICOM windowing, 16-bit scaling, colour to gray), and JPEGs are decoded at a
+reduced scale to begin with.
+
 This module never imports Qt, and imports pydicom only when a DICOM file is actually read
-(pydicom's import is slow and most sessions may never see a DICOM file).
+(pydicom's import is slow and most sessions may never see a DICOM file). DICOM reading lives
+in ``dicom_io``; the image type and pixel helpers in ``image_basics``.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from pneumo_desktop.core.dicom_io import read_dicom
 from pneumo_desktop.core.errors import ImageReadError
+from pneumo_desktop.core.image_basics import (
+    MAX_PIXELS,
+    MIN_SIDE,
+    XrayImage,
+    block_mean,
+    check_size,
+    colourfulness,
+    luma,
+    min_max,
+    reduction_factor,
+    rgb_to_gray,
+)
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -34,13 +53,8 @@ __all__ = [
     "is_dicom_file",
     "list_input_files",
     "read_image",
+    "read_image_for_model",
 ]
-
-MIN_SIDE = 64
-"""Images with a side shorter than this many pixels are refused (reason ``too_small``)."""
-
-MAX_PIXELS = 100_000_000
-"""Images whose header claims more pixels than this are refused before decoding (``too_large``)."""
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"})
 """File name suffixes (lower case) that usually hold an image this module can read."""
@@ -71,44 +85,6 @@ _SIGNATURES = (
     (b"GIF8", "GIF"),
 )
 
-# ITU-R BT.601 luma weights.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-_DICOM_INFO_KEYS = ("Modality", "BodyPartExamined", "ViewPosition", "PhotometricInterpretation", "PatientID")
-
-
-@dataclass(frozen=True)
-class XrayImage:
-    """One decoded X-ray image.
-
-    Attributes:
-        pixels: float32 array, shape ``(H, W)``, values in ``[0, 1]``; 0 is black as a
-            radiologist would view the image (MONOCHROME1 inverted, VOI / window applied).
-        path: the path the image was read from, as a string.
-        source_format: "PNG", "JPEG", "BMP", "TIFF", "DICOM", "GIF", "WEBP", ...
-        original_size: ``(width, height)`` as stored in the file, after the EXIF
-            orientation has been applied; always equal to ``pixels.shape[::-1]``.
-        colourfulness: in ``[0, 1]``; the mean per-pixel chroma
-            ``(max(R, G, B) - min(R, G, B)) / full_scale`` of the RGB data before conversion
-            to gray. 0 for grayscale sources (including grayscale DICOM). Used to flag
-            colour photographs.
-        bit_depth: bits per sample of the source: 8 for sources of 8 bits or fewer
-            (including 1-bit images), 16 for anything deeper (16-bit integers, 32-bit
-            integer or float TIFF, DICOM with more than 8 bits allocated).
-        dicom_info: for DICOM, a dict of plain ``str`` values for those of Modality,
-            BodyPartExamined, ViewPosition, PhotometricInterpretation and PatientID
-            that are present and non-empty; ``None`` for every other format.
-    """
-
-    pixels: np.ndarray
-    path: str
-    source_format: str
-    original_size: tuple[int, int]
-    colourfulness: float
-    bit_depth: int
-    dicom_info: dict | None
-
-
 # --------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------
@@ -130,7 +106,7 @@ def is_dicom_file(path: str | os.PathLike) -> bool:
 
 
 def read_image(path: str | os.PathLike) -> XrayImage:
-    """Read one image file into an :class:`XrayImage`.
+    """Read one image file into an :class:`XrayImage`, at full resolution.
 
     Returns:
         An ``XrayImage`` whose ``pixels`` are float32, shape ``(H, W)``, range ``[0, 1]``.
@@ -143,12 +119,38 @@ def read_image(path: str | os.PathLike) -> XrayImage:
             refused before decoding), ``unsupported_format`` (e.g. a DICOM without pixel
             data or compressed with a codec that is not installed).
     """
+    return _read(path, None)
+
+
+def read_image_for_model(path: str | os.PathLike, side: int) -> XrayImage:
+    """Read one image file for a model whose input is ``side`` x ``side`` pixels.
+
+    The film is shrunk by ``k = image_basics.reduction_factor(width, height, side)`` (the
+    largest integer keeping the shorter side at least ``MODEL_READ_MARGIN * side``): pixel
+    ``(i, j)`` is the mean of source block ``[i*k, (i+1)*k) x [j*k, (j+1)*k)``, taken over the
+    stored integers before windowing and scaling. A JPEG is decoded at 1/2, 1/4 or 1/8 scale by
+    libjpeg when that stays within ``k``. Images smaller than ``MODEL_READ_MARGIN * side``
+    are read exactly as :func:`read_image` reads them.
+
+    Returns:
+        An ``XrayImage`` with ``reduction = k`` and ``original_size`` the stored size; pass
+        ``model_box`` on to ``image_preparation.prepare_image`` (``prepare_xray`` does).
+        The model input agrees with that of :func:`read_image` to within a level or two of
+        uint8 (tests/core/test_fast_decode.py).
+
+    Raises:
+        ImageReadError: as :func:`read_image`.
+    """
+    return _read(path, max(1, int(side)))
+
+
+def _read(path, reduce_to: int | None) -> XrayImage:
     name = _display_name(path)
     try:
         _check_regular_file(path, name)
         if is_dicom_file(path):
-            return _read_dicom(path, name)
-        return _read_with_pillow(path, name)
+            return read_dicom(path, name, reduce_to)
+        return _read_with_pillow(path, name, reduce_to)
     except ImageReadError:
         raise
     except MemoryError:
@@ -251,22 +253,6 @@ def _check_regular_file(path, name: str) -> None:
         raise ImageReadError(path, "unreadable", f"{name} cannot be opened: {exc}") from exc
 
 
-def _check_size(path, name: str, width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise ImageReadError(
-            path,
-            "too_large",
-            f"{name} is too large ({width} x {height} pixels = {width * height / 1e6:.0f} megapixels; "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels)",
-        )
-    if width < MIN_SIDE or height < MIN_SIDE:
-        raise ImageReadError(
-            path,
-            "too_small",
-            f"{name} is too small ({width} x {height} pixels; each side must be at least {MIN_SIDE} pixels)",
-        )
-
-
 def _looks_like(path) -> str | None:
     try:
         with open(path, "rb") as fh:
@@ -293,7 +279,7 @@ def _pillow_formats() -> tuple[str, ...]:
     return _pillow_formats_cache
 
 
-def _read_with_pillow(path, name: str) -> XrayImage:
+def _read_with_pillow(path, name: str, reduce_to: int | None = None) -> XrayImage:
     try:
         im = Image.open(path, formats=_pillow_formats())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -311,8 +297,11 @@ def _read_with_pillow(path, name: str) -> XrayImage:
     with im:
         fmt = _FORMAT_NAMES.get(im.format or "", im.format or "image")
         width, height = im.size
-        _check_size(path, name, width, height)
+        check_size(path, name, width, height)
         bit_depth = _pillow_bit_depth(im)
+        k = reduction_factor(width, height, reduce_to)
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale for the price of that many fewer pixels.
+        scale = _jpeg_draft(im, width, height, k) if k > 1 else 1
 
         try:
             im.load()
@@ -321,24 +310,52 @@ def _read_with_pillow(path, name: str) -> XrayImage:
         except (OSError, SyntaxError, EOFError, ValueError, IndexError) as exc:
             raise _decode_failure(path, name, exc, fmt) from None
 
-        try:
-            oriented = ImageOps.exif_transpose(im)
-        except Exception:  # noqa: BLE001 - damaged EXIF must not cost us an intact image
+        loaded_size = im.size
+        if k > 1:
+            try:
+                # In place: no copy of a whole film when there is nothing to turn.
+                ImageOps.exif_transpose(im, in_place=True)
+            except Exception:  # noqa: BLE001 - damaged EXIF must not cost us an intact image
+                pass
             oriented = im
+        else:
+            try:
+                oriented = ImageOps.exif_transpose(im)
+            except Exception:  # noqa: BLE001 - damaged EXIF must not cost us an intact image
+                oriented = im
+        if oriented.size != loaded_size:
+            width, height = height, width  # turned a quarter: the stored size, as oriented
 
-        pixels, colourfulness = _pillow_to_gray(oriented, path, name)
+        step = max(1, k // scale)
+        pixels, colourfulness_ = _pillow_to_gray(oriented, path, name, step)
 
     pixels = np.ascontiguousarray(pixels, dtype=np.float32)
     h, w = pixels.shape
+    reduction = scale * step if k > 1 else 1
     return XrayImage(
         pixels=pixels,
         path=str(path),
         source_format=fmt,
-        original_size=(int(w), int(h)),
-        colourfulness=colourfulness,
+        original_size=(int(width), int(height)) if reduction > 1 else (int(w), int(h)),
+        colourfulness=colourfulness_,
         bit_depth=bit_depth,
         dicom_info=None,
+        reduction=reduction,
     )
+
+
+def _jpeg_draft(im: Image.Image, width: int, height: int, k: int) -> int:
+    """Ask a JPEG decoder for its largest DCT scale (1, 2, 4 or 8) that is at most ``k``;
+    return the scale set (1 for every other format, or when the decoder declines)."""
+    if im.format not in ("JPEG", "MPO"):
+        return 1
+    try:
+        drafted = im.draft(None, (-(-width // k), -(-height // k)))
+    except Exception:  # noqa: BLE001 - decoding at full size is always the safe answer
+        return 1
+    if not drafted:
+        return 1
+    return max(1, round(width / drafted[1][2]))
 
 
 def _unidentified(path, name: str) -> ImageReadError:
@@ -388,8 +405,39 @@ def _pillow_bit_depth(im: Image.Image) -> int:
     return 8
 
 
-def _pillow_to_gray(im: Image.Image, path, name: str) -> tuple[np.ndarray, float]:
-    """Return ``(gray float32 (H, W) in [0, 1], colourfulness)`` for a loaded Pillow image."""
+def _pillow_to_gray(im: Image.Image, path, name: str, k: int = 1) -> tuple[np.ndarray, float]:
+    """Return ``(gray float32 (H, W) in [0, 1], colourfulness)`` for a loaded Pillow image,
+    block-reduced by ``k`` (see ``XrayImage.reduction``).
+
+    The common modes are reduced as stored integers, before any float work at full size; the
+    scale is the one a full-resolution read uses (the full data's range for 32-bit integers),
+    and colourfulness is still measured on every pixel. Rarer modes are converted at full
+    size and then reduced.
+    """
+    if k <= 1:
+        return _pillow_to_gray_full(im, path, name)
+    mode = im.mode
+    if mode in ("L", "LA", "La"):
+        gray = np.asarray(im if mode == "L" else im.getchannel(0))
+        return (block_mean(gray, k) / 255.0).astype(np.float32), 0.0
+    if mode.startswith("I;16"):
+        # Native or byte-swapped uint16; the sums are exact in uint32 either way.
+        return (block_mean(np.asarray(im), k) / 65535.0).astype(np.float32), 0.0
+    if mode == "I":
+        arr = np.asarray(im)
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        small = block_mean(arr, k)
+        if 0 <= lo and hi <= 65535:
+            return (small / 65535.0).astype(np.float32), 0.0
+        return min_max(small, float(lo), float(hi)), 0.0
+    if mode in ("RGB", "RGBA", "RGBX"):
+        rgb = np.asarray(im)[..., :3]
+        return luma(block_mean(rgb, k), 255.0), colourfulness(rgb, 255.0)
+    gray, colour = _pillow_to_gray_full(im, path, name)
+    return block_mean(gray, k).astype(np.float32), colour
+
+
+def _pillow_to_gray_full(im: Image.Image, path, name: str) -> tuple[np.ndarray, float]:
     mode = im.mode
 
     if mode == "1":
@@ -406,14 +454,14 @@ def _pillow_to_gray(im: Image.Image, path, name: str) -> tuple[np.ndarray, float
         if arr.size and arr.min() >= 0 and arr.max() <= 65535:
             # 16-bit data that Pillow widened to 32-bit: keep its real 16-bit scale.
             return (arr / 65535.0).astype(np.float32), 0.0
-        return _min_max(arr), 0.0
+        return min_max(arr), 0.0
     if mode == "F":
         arr = np.asarray(im).astype(np.float64)
         finite = arr[np.isfinite(arr)]
         if finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
             # Already a [0, 1] intensity image; stretching it would change its contrast.
             return np.nan_to_num(arr, nan=0.0, posinf=1.0, neginf=0.0).astype(np.float32), 0.0
-        return _min_max(arr), 0.0
+        return min_max(arr), 0.0
 
     if mode in ("RGB", "RGBA", "RGBX"):
         # Alpha is ignored on purpose: X-ray exports with an alpha channel keep the image
@@ -427,325 +475,7 @@ def _pillow_to_gray(im: Image.Image, path, name: str) -> tuple[np.ndarray, float
             raise ImageReadError(
                 path, "unsupported_format", f"{name} uses an unsupported pixel mode ({mode}): {exc}"
             ) from None
-    return _rgb_to_gray(rgb, 255.0)
-
-
-def _rgb_to_gray(rgb: np.ndarray, full_scale: float) -> tuple[np.ndarray, float]:
-    """``rgb``: (H, W, 3) integer or float array in ``[0, full_scale]``."""
-    # One copy into contiguous planes: every later pass then reads memory with unit stride.
-    r, g, b = np.ascontiguousarray(np.moveaxis(rgb[..., :3], -1, 0))
-    # Element-wise max/min of the three planes: several times faster than reducing over the
-    # last axis of length 3, and decoding is the hot path of a batch. Same values either way.
-    chroma = np.maximum(np.maximum(r, g), b)
-    chroma = chroma - np.minimum(np.minimum(r, g), b)  # never negative, so no unsigned wrap-around
-    colourfulness = float(chroma.mean(dtype=np.float64) / full_scale) if chroma.size else 0.0
-    gray = np.zeros(rgb.shape[:2], dtype=np.float32)
-    # Channel by channel keeps the float temporaries to one (H, W) plane at a time.
-    for c, plane in enumerate((r, g, b)):
-        gray += plane.astype(np.float32) * _LUMA[c]
-    gray /= np.float32(full_scale)
-    np.clip(gray, 0.0, 1.0, out=gray)
-    return gray, min(max(colourfulness, 0.0), 1.0)
-
-
-def _min_max(arr: np.ndarray) -> np.ndarray:
-    """Scale to float32 ``[0, 1]`` by the finite min and max; a flat image becomes all 0."""
-    arr = np.asarray(arr, dtype=np.float64)
-    finite = np.isfinite(arr)
-    if not finite.any():
-        return np.zeros(arr.shape, dtype=np.float32)
-    lo = float(arr[finite].min())
-    hi = float(arr[finite].max())
-    if hi <= lo:
-        return np.zeros(arr.shape, dtype=np.float32)
-    out = (np.where(finite, arr, lo) - lo) / (hi - lo)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-# --------------------------------------------------------------------------------------
-# DICOM
-# --------------------------------------------------------------------------------------
-
-
-_PYDICOM_MODULES = r"pydicom(\.|$)"
-
-
-def _quiet_pydicom() -> None:
-    """pydicom warns (on stderr) about quirks it repairs, such as excess padding or a VR it
-    guessed. Our reader turns every real problem into a clear ImageReadError, so those notes
-    would only look like internal errors next to our own messages. A process-wide filter
-    (``warnings.catch_warnings`` is not safe across the decode threads), added only when it is
-    not there already: adding one resets Python's warning caches, and a caller's own
-    ``catch_warnings`` block may have removed an earlier one."""
-    for action, _, category, module, _ in warnings.filters:
-        if action == "ignore" and category is UserWarning and module is not None \
-                and module.pattern == _PYDICOM_MODULES:
-            return
-    warnings.filterwarnings("ignore", category=UserWarning, module=_PYDICOM_MODULES)
-
-
-def _read_dicom(path, name: str) -> XrayImage:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    _quiet_pydicom()
-
-    try:
-        # Deferring large values keeps PixelData on disk until the header has been checked.
-        ds = pydicom.dcmread(str(path), force=True, defer_size="256 KB")
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        text = str(exc).lower()
-        reason = "truncated" if ("end of file" in text or "eof" in text or isinstance(exc, EOFError)) else "unreadable"
-        raise ImageReadError(
-            path, reason, f"{name} has a DICOM marker but its header cannot be parsed ({exc})"
-        ) from None
-
-    ts_name = _ensure_transfer_syntax(ds)
-
-    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-        raise ImageReadError(
-            path,
-            "unsupported_format",
-            f"{name} is a DICOM file without pixel data (the PixelData element is missing: it is a "
-            f"non-image object such as a report or presentation state, or the file is cut short)",
-        )
-
-    rows = _int_or_none(ds.get("Rows"))
-    cols = _int_or_none(ds.get("Columns"))
-    if not rows or not cols:
-        raise ImageReadError(
-            path,
-            "unsupported_format",
-            f"{name} is a DICOM file whose image size is missing (no Rows/Columns elements)",
-        )
-    _check_size(path, name, cols, rows)
-
-    arr = _decode_dicom_pixels(ds, path, name, ts_name)
-
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").strip().upper()
-    colourfulness = 0.0
-    if photometric == "PALETTE COLOR" and arr.ndim == 2:
-        from pydicom.pixels import apply_color_lut
-
-        rgb = apply_color_lut(arr, ds)
-        full = float(np.iinfo(rgb.dtype).max) if np.issubdtype(rgb.dtype, np.integer) else float(rgb.max() or 1)
-        pixels, colourfulness = _rgb_to_gray(rgb, full)
-    elif arr.ndim == 3 and arr.shape[-1] >= 3:
-        # pydicom has already converted YBR_* to RGB (decoding with raw=False).
-        bits = _int_or_none(ds.get("BitsStored")) or (8 if arr.dtype.itemsize == 1 else 16)
-        pixels, colourfulness = _rgb_to_gray(arr[..., :3], float(2**bits - 1))
-    elif arr.ndim == 2:
-        pixels = _dicom_gray(arr, ds)
-        if photometric == "MONOCHROME1":
-            pixels = 1.0 - pixels
-    else:
-        raise ImageReadError(
-            path, "unsupported_format", f"{name} has DICOM pixel data of an unexpected shape {arr.shape}"
-        )
-
-    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
-    h, w = pixels.shape
-    if (w, h) != (cols, rows):
-        _check_size(path, name, w, h)
-
-    bits_allocated = _int_or_none(ds.get("BitsAllocated")) or 16
-    return XrayImage(
-        pixels=pixels,
-        path=str(path),
-        source_format="DICOM",
-        original_size=(int(w), int(h)),
-        colourfulness=colourfulness,
-        bit_depth=8 if bits_allocated <= 8 else 16,
-        dicom_info=_dicom_info(ds),
-    )
-
-
-def _ensure_transfer_syntax(ds) -> str:
-    """Make sure ``ds.file_meta`` names a transfer syntax; return its human-readable name."""
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-
-    meta = getattr(ds, "file_meta", None)
-    if meta is None:
-        meta = FileMetaDataset()
-        ds.file_meta = meta
-    ts = meta.get("TransferSyntaxUID")
-    if not ts:
-        # Some writers omit it; the encoding the parser actually found is the best guess.
-        implicit, little = getattr(ds, "original_encoding", (None, None))
-        if implicit:
-            ts = ImplicitVRLittleEndian
-        elif little is False:
-            ts = ExplicitVRBigEndian
-        else:
-            ts = ExplicitVRLittleEndian
-        meta.TransferSyntaxUID = ts
-    uid = UID(str(ts))
-    return f"{uid.name} ({uid})" if uid.name and uid.name != str(uid) else str(uid)
-
-
-def _decode_dicom_pixels(ds, path, name: str, ts_name: str) -> np.ndarray:
-    from pydicom.pixels import get_decoder, pixel_array
-    from pydicom.uid import UID
-
-    uid = UID(str(ds.file_meta.TransferSyntaxUID))
-    try:
-        decoder = get_decoder(uid)
-    except NotImplementedError:
-        raise ImageReadError(
-            path,
-            "unsupported_format",
-            f"{name} uses the DICOM transfer syntax {ts_name}, which this program cannot decode",
-        ) from None
-    if not decoder.is_available:
-        missing = "; ".join(decoder.missing_dependencies) or "a decoding plugin"
-        raise ImageReadError(
-            path,
-            "unsupported_format",
-            f"{name} is compressed with the DICOM transfer syntax {ts_name}, and no decoder for it "
-            f"is installed (needs {missing})",
-        )
-
-    try:
-        # index=0: only the first frame of a multi-frame object is decoded.
-        arr = pixel_array(ds, index=0)
-    except MemoryError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types
-        text = str(exc)
-        lowered = text.lower()
-        if uid.is_compressed:
-            raise ImageReadError(
-                path,
-                "unsupported_format",
-                f"{name} has pixel data compressed with the DICOM transfer syntax {ts_name} that could "
-                f"not be decoded (an unsupported variant, or damaged data): {text}",
-            ) from None
-        if any(hint in lowered for hint in ("less than expected", "length", "truncat", "end of file", "eof")):
-            raise ImageReadError(
-                path, "truncated", f"{name} is truncated (the file ends before the pixel data does: {text})"
-            ) from None
-        raise ImageReadError(
-            path, "unsupported_format", f"{name} has DICOM pixel data that cannot be decoded ({ts_name}): {text}"
-        ) from None
-
-    arr = np.asarray(arr)
-    # Some decoders keep a leading frame axis of length 1 even when a single frame is asked for.
-    while arr.ndim > 3 or (arr.ndim == 3 and arr.shape[0] == 1 and arr.shape[-1] not in (3, 4)):
-        arr = arr[0]
-    return arr
-
-
-def _dicom_gray(arr: np.ndarray, ds) -> np.ndarray:
-    """Modality LUT, then VOI LUT / window, then scale to float32 ``[0, 1]``.
-
-    When a VOI LUT or window is present the result is scaled by the range that transform
-    can output, not by the data's own min and max: a window wider than the data must stay
-    as grey as the radiologist sees it instead of being stretched to full contrast. With no
-    VOI information the data's min and max are used.
-    """
-    from pydicom.pixels import apply_rescale, apply_voi_lut
-
-    try:
-        values = apply_rescale(arr, ds)
-    except Exception:  # noqa: BLE001 - a broken modality LUT still leaves usable stored values
-        values = arr
-
-    kind = _voi_kind(ds)
-    if kind is None:
-        return _min_max(values)
-    try:
-        if kind == "lut":
-            out, black, white = _apply_voi_lut_table(values, ds)
-        else:
-            out = np.asarray(apply_voi_lut(values, ds), dtype=np.float64)
-            # Values far outside the window land on the two ends of its output range;
-            # below the window is black even where a negative rescale slope makes
-            # pydicom's "minimum" output the larger number.
-            probe = np.array([-1e300, 1e300], dtype=np.float64)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                ends = np.asarray(apply_voi_lut(probe, ds), dtype=np.float64)
-            black, white = float(ends[0]), float(ends[1])
-    except Exception:  # noqa: BLE001 - bad VOI tags: show the image unwindowed rather than fail
-        return _min_max(values)
-
-    if not (np.isfinite(black) and np.isfinite(white)) or black == white:
-        return _min_max(out)
-    scaled = (out - black) / (white - black)
-    return np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, 1.0).astype(np.float32)
-
-
-def _voi_kind(ds) -> str | None:
-    """Which VOI transform applies, as pydicom's ``apply_voi_lut`` (prefer_lut=True) decides:
-    "lut", "window" or None."""
-    seq = ds.get("VOILUTSequence")
-    if seq:
-        item = seq[0]
-        if item.get("LUTDescriptor") is not None and item.get("LUTData") is not None:
-            return "lut"
-    if ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None:
-        return "window"
-    return None
-
-
-def _apply_voi_lut_table(values: np.ndarray, ds) -> tuple[np.ndarray, float, float]:
-    """Apply the first VOI LUT Sequence item; return ``(output, lut_min, lut_max)``.
-
-    Done here rather than with pydicom's ``apply_voi``, which (pydicom 3.0) builds its
-    index array in the LUT's *output* dtype: an 8-bit LUT with more than 256 entries
-    (e.g. 12-bit input, 8-bit output) then wraps its indices and returns garbage.
-    """
-    item = ds.VOILUTSequence[0]
-    descriptor = [int(v) for v in item.LUTDescriptor]
-    entries = descriptor[0] or 2**16
-    first = descriptor[1]
-    # PS3.3 C.11.1.1: the first-mapped value is signed when the pixel data are signed,
-    # but US encoding stores it unsigned.
-    if first >= 2**15 and int(ds.get("PixelRepresentation", 0) or 0) == 1:
-        first -= 2**16
-
-    data = item.LUTData
-    if isinstance(data, (bytes, bytearray)):
-        meta = getattr(ds, "file_meta", None)
-        ts = meta.get("TransferSyntaxUID") if meta is not None else None
-        big_endian = ts is not None and str(ts) == "1.2.840.10008.1.2.2"
-        words = np.frombuffer(bytes(data)[: len(data) // 2 * 2], dtype=">u2" if big_endian else "<u2")
-        if len(words) * 2 == entries and descriptor[2] == 8:
-            # Some writers pack two 8-bit entries per 16-bit word.
-            lut = np.frombuffer(bytes(data), dtype=np.uint8)
-        else:
-            lut = words
-    else:
-        lut = np.atleast_1d(np.asarray(data, dtype=np.int64))
-    lut = np.asarray(lut[:entries], dtype=np.float64)
-    if lut.size == 0:
-        raise ValueError("empty VOI LUT")
-
-    index = np.rint(np.asarray(values, dtype=np.float64)) - first
-    index = np.clip(np.nan_to_num(index, nan=0.0), 0, lut.size - 1).astype(np.intp)
-    return lut[index], float(lut.min()), float(lut.max())
-
-
-def _dicom_info(ds) -> dict:
-    info: dict = {}
-    for key in _DICOM_INFO_KEYS:
-        try:
-            value = ds.get(key)
-        except Exception:  # noqa: BLE001 - a malformed optional tag must not fail the read
-            continue
-        if value is None:
-            continue
-        text = str(value).strip()
-        if text:
-            info[key] = text
-    return info
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    return rgb_to_gray(rgb, 255.0)
 
 
 # --------------------------------------------------------------------------------------
