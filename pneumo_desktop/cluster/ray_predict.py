@@ -46,6 +46,7 @@ module to add the options, and the desktop app never imports it.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import math
@@ -123,8 +124,9 @@ def local_engine_conflict(args) -> str | None:
 class JobSummary:
     """What a job did. ``files``: rows written by this run; ``skipped``: inputs already in OUT.
 
-    Times in seconds: ``seconds`` the whole job (start-up included); ``init_seconds`` Ray's
-    start-up or connection; ``decode_seconds`` and ``inference_seconds`` summed over the files
+    Times in seconds: ``seconds`` the whole job (start-up included); ``ready_seconds`` until Ray
+    was ready (model check, file listing, resume, Ray's start); ``init_seconds`` Ray's start-up or
+    connection alone; ``decode_seconds`` and ``inference_seconds`` summed over the files
     inside the tasks and actors (work, not wall time: parallel workers add up); ``write_seconds``
     the driver's Parquet writes.
     """
@@ -135,6 +137,7 @@ class JobSummary:
     counts: dict[str, int] = field(default_factory=lambda: {"ok": 0, "unsupported": 0, "error": 0})
     parts: int = 0
     seconds: float = 0.0
+    ready_seconds: float = 0.0
     init_seconds: float = 0.0
     decode_seconds: float = 0.0
     inference_seconds: float = 0.0
@@ -340,12 +343,10 @@ def predict_to_parquet(inputs: list[str], model_path: str | Path, out: str | Pat
     if part_files(out) and not resume:
         raise RayPredictError(f"--out {out} already holds results; add --resume to continue that job, "
                               "or give a new folder")
-    try:
-        import pyarrow  # noqa: F401
-        import ray  # noqa: F401
-    except ImportError as exc:
-        raise RayPredictError(f"--engine ray needs Ray ({exc.name} is not installed): "
-                              "pip install 'pneumo-desktop[cluster]'") from None
+    missing = [name for name in ("ray", "pyarrow") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RayPredictError(f"--engine ray needs Ray ({missing[0]} is not installed): "
+                              "pip install 'pneumo-desktop[cluster]'")
 
     # The model first: a file that cannot be loaded stops here, before Ray starts.
     from ..core.classifier import Classifier
@@ -375,6 +376,7 @@ def predict_to_parquet(inputs: list[str], model_path: str | Path, out: str | Pat
     t0 = time.perf_counter()
     ray, started = _start_ray(address, num_cpus)
     summary.init_seconds = time.perf_counter() - t0
+    summary.ready_seconds = time.perf_counter() - start
     try:
         import pyarrow.compute as pc
         import ray.data

@@ -25,6 +25,8 @@ pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed (it
 from pneumo_desktop.cluster import ray_predict as rp  # noqa: E402
 from pneumo_desktop.core.synthetic import synthetic_chest_image  # noqa: E402
 
+# Ray Data sets its own deprecated context fields whenever it copies the context.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 REPO = Path(__file__).resolve().parents[2]
 RECORD_KEYS = {"path", "status", "label", "probability", "probabilities", "message", "timing_ms"}
 N_FILMS = 20
