@@ -120,12 +120,12 @@ def child(args) -> None:
     """Run one Ray job in this process and print its summary as JSON (the parent times us)."""
     from pneumo_desktop.cluster.ray_predict import predict_to_parquet
 
-    summary = predict_to_parquet([args.child], args.model, args.out, actors=int(args.actors), batch_size=args.batch_size,
-                                 progress=False)
+    summary = predict_to_parquet([args.child], args.model, args.out, actors=int(args.actors),
+                                 batch_size=args.batch_size, progress=False)
     print(json.dumps({"files": summary.files, "counts": summary.counts, "job_s": summary.seconds,
-                      "ready_s": summary.ready_seconds, "init_s": summary.init_seconds, "decode_s": summary.decode_seconds,
-                      "inference_s": summary.inference_seconds, "write_s": summary.write_seconds,
-                      "parts": summary.parts}))
+                      "ready_s": summary.ready_seconds, "init_s": summary.init_seconds,
+                      "decode_s": summary.decode_seconds, "inference_s": summary.inference_seconds,
+                      "write_s": summary.write_seconds, "parts": summary.parts}))
 
 
 def main() -> None:

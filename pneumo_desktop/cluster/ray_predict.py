@@ -34,10 +34,14 @@ schema's metadata names the model (``pneumo_desktop.model_version``).
 killed job continues without duplicates or gaps. Without it, an ``OUT`` that already holds
 parts is a usage error (nothing is overwritten or mixed). Resuming with another model is refused.
 
-**CPU shares.** Each actor reserves ``ACTOR_CPUS`` (half a CPU) and runs torch on one thread;
-each decode task reserves ``DECODE_CPUS`` (half a CPU). With the default ``--actors`` (one per
-CPU Ray has) the actors hold half the CPUs and the decode tasks share the other half: on the
-reference machine decoding a film costs about as much as classifying it.
+**CPU shares.** A decode task reserves ``DECODE_CPUS`` (0.75 of a CPU: it is single-threaded
+Pillow and numpy work, with some waiting on the disk); an actor reserves at most ``ACTOR_CPUS``
+(a quarter: one torch thread that waits for decoded batches much of the time), less where the
+actors would otherwise leave no room for a decode task. With the default ``--actors`` (one per
+CPU Ray has) the actors reserve a quarter of the CPUs and about as many decode tasks as CPUs run
+at once. The two reservations differ on purpose: Ray Data fuses a task map into the following
+actor map when their resources match, and decoding would then run inside the actors, no wider
+than the pool; a full-size film costs far more to decode than to classify.
 
 Nothing here imports Ray, pyarrow or torch at module level: the command line imports this
 module to add the options, and the desktop app never imports it.
@@ -64,8 +68,8 @@ ENGINES = ("local", "ray")
 EXIT_USAGE = 2
 EXIT_MODEL = 3
 DEFAULT_BATCH_SIZE = 32
-ACTOR_CPUS = 0.5
-DECODE_CPUS = 0.5
+ACTOR_CPUS = 0.25
+DECODE_CPUS = 0.75
 PART_PREFIX = "part-"
 PART_SUFFIX = ".parquet"
 MODEL_VERSION_KEY = b"pneumo_desktop.model_version"
@@ -281,6 +285,12 @@ class _ClassifyBatch:
         return pa.Table.from_pylist([r.to_dict() for r in records], schema=self.schema)
 
 
+def actor_cpu_share(cpus: float, actors: int) -> float:
+    """The CPUs each of ``actors`` actors reserves on a cluster of ``cpus``: ``ACTOR_CPUS``, less
+    where that would leave less than one decode task's share (never below zero)."""
+    return round(max(0.0, min(ACTOR_CPUS, (cpus - DECODE_CPUS) / max(1, actors))), 4)
+
+
 def _usable_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -385,8 +395,8 @@ def predict_to_parquet(inputs: list[str], model_path: str | Path, out: str | Pat
         context.enable_progress_bars = progress
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        summary.actors = actors or max(1, cpus)
+        cpus = float(ray.cluster_resources().get("CPU", 1))
+        summary.actors = int(actors or max(1, int(cpus)))
         batch_size = max(1, batch_size)
         rows = [{"path": p, "read_from": os.path.abspath(p)} for p in todo]
         ds = ray.data.from_items(rows, override_num_blocks=math.ceil(len(rows) / batch_size))
@@ -396,7 +406,8 @@ def predict_to_parquet(inputs: list[str], model_path: str | Path, out: str | Pat
         # max_task_retries -1); setting them goes through ray_remote_args, deprecated in Ray 2.60.
         ds = ds.map_batches(
             _ClassifyBatch, batch_size=batch_size, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=summary.actors), num_cpus=ACTOR_CPUS,
+            compute=ray.data.ActorPoolStrategy(size=summary.actors),
+            num_cpus=actor_cpu_share(cpus, summary.actors),
             fn_constructor_kwargs={"model_path": str(model_path.resolve()), "threshold": threshold,
                                    "model_version": schema.metadata[MODEL_VERSION_KEY].decode(),
                                    "fail_once": os.environ.get(FAIL_ONCE_ENV) or None})
