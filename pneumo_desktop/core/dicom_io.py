@@ -19,7 +19,9 @@ import warnings
 import numpy as np
 
 from .errors import ImageReadError
-from .image_basics import XrayImage, block_mean, check_size, int_or_none, min_max, reduction_factor, rgb_to_gray
+from .image_basics import (
+    XrayImage, block_mean, block_mean_fast, check_size, int_or_none, min_max, reduction_factor, rgb_to_gray,
+)
 
 __all__ = ["read_dicom"]
 
@@ -173,7 +175,7 @@ def _reduced_gray(arr: np.ndarray, ds, k: int, invert: bool) -> np.ndarray | Non
     if affine is not None:
         first, last, at_first, slope = affine
         clipped = np.clip(arr, lo + first, lo + last, out=arr if arr.flags.writeable else None)
-        small = block_mean(clipped, k)
+        small = block_mean_fast(clipped, k)
         out = at_first + slope * (small - (lo + first))
         return np.clip(out, 0.0, 1.0).astype(np.float32)
     if lo >= 0:
@@ -183,7 +185,7 @@ def _reduced_gray(arr: np.ndarray, ds, k: int, invert: bool) -> np.ndarray | Non
         looked_up = full_table[arr]
     else:
         looked_up = table[arr.astype(np.int64) - lo]
-    return block_mean(looked_up, k).astype(np.float32)
+    return block_mean_fast(looked_up, k).astype(np.float32)
 
 
 def _clipped_affine(table: np.ndarray) -> tuple[int, int, float, float] | None:

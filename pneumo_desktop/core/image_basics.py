@@ -3,7 +3,7 @@
 ``imageio`` (Pillow formats, file checks) and ``dicom_io`` (DICOM) both build an
 :class:`XrayImage` from what they decode. The block reduction here is what lets the model-input
 read path (``imageio.read_image_for_model``) shrink a full-size film by an integer factor
-*before* any float work at full resolution. numpy only; no Qt, no Pillow, no pydicom.
+*before* any float work at full resolution. numpy and Pillow; no Qt, no pydicom.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from .errors import ImageReadError
 
@@ -125,6 +126,19 @@ def block_mean(arr: np.ndarray, k: int) -> np.ndarray:
     if arr.ndim == 3:
         counts = counts[..., None]
     return out / counts
+
+
+def block_mean_fast(arr: np.ndarray, k: int) -> np.ndarray:
+    """``block_mean`` through Pillow's ``reduce`` (one pass in C, partial edge blocks averaged
+    the same way) for 2-D native uint16 and float32 arrays; the means agree to float32
+    precision. Other arrays go to ``block_mean``."""
+    if k > 1 and arr.ndim == 2 and arr.dtype in (np.dtype(np.uint16), np.dtype(np.float32)) \
+            and k <= min(arr.shape):
+        image = Image.fromarray(np.ascontiguousarray(arr))
+        if image.mode != "F":
+            image = image.convert("F")
+        return np.asarray(image.reduce(k)).astype(np.float64)
+    return block_mean(arr, k)
 
 
 def check_size(path, name: str, width: int, height: int) -> None:

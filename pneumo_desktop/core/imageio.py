@@ -417,12 +417,13 @@ def _pillow_to_gray(im: Image.Image, path, name: str, k: int = 1) -> tuple[np.nd
     if k <= 1:
         return _pillow_to_gray_full(im, path, name)
     mode = im.mode
+    # 8- and 16-bit gray are reduced inside Pillow (as float32 means, partial edge blocks as
+    # block_mean has them): no full-size copy out of Pillow, and one pass in C.
     if mode in ("L", "LA", "La"):
-        gray = np.asarray(im if mode == "L" else im.getchannel(0))
-        return (block_mean(gray, k) / 255.0).astype(np.float32), 0.0
+        gray = im if mode == "L" else im.getchannel(0)
+        return (np.asarray(gray.convert("F").reduce(k)).astype(np.float64) / 255.0).astype(np.float32), 0.0
     if mode.startswith("I;16"):
-        # Native or byte-swapped uint16; the sums are exact in uint32 either way.
-        return (block_mean(np.asarray(im), k) / 65535.0).astype(np.float32), 0.0
+        return (np.asarray(im.convert("F").reduce(k)).astype(np.float64) / 65535.0).astype(np.float32), 0.0
     if mode == "I":
         arr = np.asarray(im)
         lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)

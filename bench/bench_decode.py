@@ -1,0 +1,201 @@
+"""What reading one full-size film into the model's input costs, per format, on one core.
+
+    python bench/bench_decode.py [--size 2800] [--side 150] [--repeats 15] [--json]
+
+Writes generated films into a temporary folder (removed afterwards): a ``--size`` px square
+uncompressed 12-bit DICOM stored in 16 bits (MONOCHROME2, with a window), a 16-bit PNG, an 8-bit
+PNG and a JPEG (quality 90), all of one synthetic chest with texture and pixel noise. For each,
+per film (median over ``--repeats`` interleaved rounds, after one warm-up):
+
+* **library decode**: the decoder alone (pydicom ``dcmread`` + ``pixel_array``; Pillow
+  ``open`` + ``load``), the floor any reader pays;
+* **old**: ``read_image`` + ``prepare_image`` (full-resolution read, then the resize);
+* **new**: ``read_image_for_model`` + ``prepare_xray`` (the film reduced by an integer block
+  mean before any float work), what ``decode_for_model`` and training's decode do;
+* **new + gate**: ``decode_for_model`` as a whole (adds the image-statistics gate).
+
+Wall and CPU (``time.thread_time``) milliseconds, everything on one thread (torch, OpenMP, MKL and
+OpenBLAS pinned to 1). The ratio columns divide by the library decode. Targets: DICOM new <= 40 ms,
+16-bit PNG new <= 1.2 x Pillow's decode.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402 - the thread variables must be set before numpy is imported
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import _common as C  # noqa: E402
+
+TARGET_DICOM_MS = 40.0
+TARGET_PNG16_RATIO = 1.2
+
+
+def make_film(size: int, seed: int = 1):
+    """float32 (size, size) in [0, 1]: a chest-like film with texture, noise, a dark frame and a
+    bright burnt-in label."""
+    import numpy as np
+    from PIL import Image
+
+    from pneumo_desktop.core.synthetic import synthetic_chest_image
+
+    rng = np.random.default_rng(seed)
+    base = synthetic_chest_image(size=512, seed=seed).astype(np.float32) / 255
+    img = np.asarray(Image.fromarray(base, mode="F").resize((size, size), Image.Resampling.BICUBIC))
+    texture = rng.standard_normal((size // 16, size // 16), dtype=np.float32)
+    img = img + 0.04 * np.asarray(Image.fromarray(texture, mode="F").resize((size, size), Image.Resampling.BILINEAR))
+    img += rng.standard_normal((size, size), dtype=np.float32) * np.float32(0.02)
+    frame = size // 20
+    img[:frame] = img[-frame:] = 0.02
+    img[:, :frame] = 0.02
+    img[size // 10:size // 10 + size // 25, size - size // 5:size - size // 10] = 1.0
+    return np.clip(img, 0.0, 1.0)
+
+
+def write_films(folder: Path, size: int) -> dict[str, Path]:
+    import numpy as np
+    from PIL import Image
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    film = make_film(size)
+    stored = np.round(film * 3800 + 100).astype(np.uint16)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PhotometricInterpretation = "DX", "MONOCHROME2"
+    ds.Rows = ds.Columns = size
+    ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2000, 3000
+    ds.PixelData = stored.tobytes()
+    paths = {"DICOM 12-bit (uncompressed)": folder / "film.dcm", "PNG 16-bit": folder / "film16.png",
+             "PNG 8-bit": folder / "film8.png", "JPEG (q90)": folder / "film.jpg"}
+    ds.save_as(paths["DICOM 12-bit (uncompressed)"], enforce_file_format=True)
+    Image.fromarray(np.round(film * 65535).astype(np.uint16)).save(paths["PNG 16-bit"])
+    u8 = np.round(film * 255).astype(np.uint8)
+    Image.fromarray(u8).save(paths["PNG 8-bit"])
+    Image.fromarray(u8).save(paths["JPEG (q90)"], quality=90)
+    return paths
+
+
+def library_decode(path: Path):
+    if path.suffix == ".dcm":
+        import pydicom
+        from pydicom.pixels import pixel_array
+
+        return pixel_array(pydicom.dcmread(str(path), force=True, defer_size="256 KB"), index=0)
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        return im.size
+
+
+def methods(side: int) -> dict:
+    from pneumo_desktop.core.decode import decode_for_model
+    from pneumo_desktop.core.image_preparation import Preprocessing, prepare_image, prepare_xray
+    from pneumo_desktop.core.imageio import read_image, read_image_for_model
+
+    prep = Preprocessing(input_size=side)
+    return {
+        "library decode": library_decode,
+        "old: read_image + prepare_image": lambda p: prepare_image(read_image(p).pixels, prep),
+        "new: read_image_for_model + prepare_xray": lambda p: prepare_xray(read_image_for_model(p, side), prep),
+        "new + gate: decode_for_model": lambda p: decode_for_model(str(p), prep),
+    }
+
+
+def time_once(fn, path) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.thread_time()
+    fn(path)
+    return time.perf_counter() - wall, time.thread_time() - cpu
+
+
+def measure(paths: dict[str, Path], side: int, repeats: int) -> dict:
+    fns = methods(side)
+    samples = {fmt: {name: ([], []) for name in fns} for fmt in paths}
+    for fmt, path in paths.items():  # warm-up: imports, first-call costs, the page cache
+        for fn in fns.values():
+            fn(path)
+    for _ in range(repeats):  # interleaved, so a burst of load hits every method alike
+        for fmt, path in paths.items():
+            for name, fn in fns.items():
+                wall, cpu = time_once(fn, path)
+                samples[fmt][name][0].append(wall)
+                samples[fmt][name][1].append(cpu)
+    return {fmt: {name: {"wall_ms": statistics.median(w) * 1e3, "cpu_ms": statistics.median(c) * 1e3}
+                  for name, (w, c) in per.items()} for fmt, per in samples.items()}
+
+
+def model_input_check(paths: dict[str, Path], side: int) -> dict:
+    """Largest and mean level difference of the model input, old against new (equalise hist)."""
+    import numpy as np
+
+    fns = methods(side)
+    out = {}
+    for fmt, path in paths.items():
+        old = fns["old: read_image + prepare_image"](path).astype(int)
+        new = fns["new: read_image_for_model + prepare_xray"](path).astype(int)
+        diff = np.abs(old - new)
+        out[fmt] = {"max": int(diff.max()), "mean": float(diff.mean()), "over_4": float((diff > 4).mean())}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=2800, help="film side in pixels (default 2800)")
+    parser.add_argument("--side", type=int, default=150, help="model input side (default 150, the shipped models')")
+    parser.add_argument("--repeats", type=int, default=15, help="timed rounds (default 15)")
+    parser.add_argument("--json", action="store_true", help="also print the results as one JSON object")
+    args = parser.parse_args()
+
+    C.pin_threads(1)
+    info = C.machine_info(1)
+    print(C.header("bench_decode: one full-size film to the model's input, one thread", info,
+                   {"films": f"{args.size} x {args.size} px, generated; model input {args.side} px, equalise hist",
+                    "timing": f"median of {args.repeats} interleaved rounds; CPU = time.thread_time"}))
+    folder = Path(tempfile.mkdtemp(prefix="bench-decode-"))
+    try:
+        paths = write_films(folder, args.size)
+        sizes = {fmt: path.stat().st_size / 1e6 for fmt, path in paths.items()}
+        results = measure(paths, args.side, args.repeats)
+        check = model_input_check(paths, args.side)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    for fmt, per in results.items():
+        base = per["library decode"]
+        print(f"\n{fmt}: {sizes[fmt]:.1f} MB")
+        rows = [[name, r["wall_ms"], r["cpu_ms"], r["wall_ms"] / base["wall_ms"], r["cpu_ms"] / base["cpu_ms"]]
+                for name, r in per.items()]
+        print(C.table(["ms per film", "wall", "CPU", "wall / decode", "CPU / decode"], rows))
+        c = check[fmt]
+        print(f"model input, new vs old: max {c['max']} levels, mean {c['mean']:.3f}, "
+              f"{100 * c['over_4']:.2f} % of pixels more than 4 levels apart")
+
+    dicom = results["DICOM 12-bit (uncompressed)"]["new: read_image_for_model + prepare_xray"]["cpu_ms"]
+    png = results["PNG 16-bit"]
+    ratio = png["new: read_image_for_model + prepare_xray"]["cpu_ms"] / png["library decode"]["cpu_ms"]
+    print(f"\ntargets (CPU): DICOM new {dicom:.1f} ms <= {TARGET_DICOM_MS:.0f} ms: "
+          f"{'met' if dicom <= TARGET_DICOM_MS else 'MISSED'}; 16-bit PNG new / Pillow {ratio:.2f} <= "
+          f"{TARGET_PNG16_RATIO}: {'met' if ratio <= TARGET_PNG16_RATIO else 'MISSED'}")
+    if args.json:
+        C.emit_json({"machine": info, "size": args.size, "side": args.side, "results": results,
+                     "model_input_difference": check})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
