@@ -83,12 +83,20 @@ class LatestJob(QObject):
     def threads_running(self) -> bool:
         return any(job.thread.isRunning() for job in self._jobs)
 
-    def cancel(self) -> None:
-        """Drop the current run's remaining items and ask its worker to stop; returns at once.
-        If a run was in progress, ``cancelled`` follows when its thread has ended, unless
-        ``start`` or ``stop`` comes first."""
+    def cancel(self, keep_arrived: bool = False) -> None:
+        """Ask the current run's worker to stop; returns at once. If a run was in progress,
+        ``cancelled`` follows when its thread has ended, unless ``start`` or ``stop`` comes first.
+
+        ``keep_arrived``: items the worker produced before it saw the request are still
+        delivered (a batch prediction keeps every answer it computed); otherwise they are
+        dropped."""
         current = self._jobs[-1] if self._busy and self._jobs else None
-        self._drop_current()
+        if keep_arrived:
+            self._busy = False
+            for job in self._jobs:
+                job.cancel()
+        else:
+            self._drop_current()
         self._cancelled_job = current
 
     def _drop_current(self) -> None:

@@ -120,13 +120,14 @@ class PredictionController(QObject):
         self._job.start(lambda: predict_inputs(classifier, inputs, threshold, batch_size))
 
     def cancel(self) -> None:
-        """Stop the batch at the next file; records already delivered stay delivered, and
-        ``finished("cancelled")`` follows once its worker has stopped."""
+        """Stop the batch at the next file. Every record computed before the worker saw the
+        request is still delivered (none is lost), and ``finished("cancelled")`` follows once
+        its worker has stopped."""
         if not self._active or self._cancel_requested:
             return
         self._flush()
         self._cancel_requested = True
-        self._job.cancel()
+        self._job.cancel(keep_arrived=True)
 
     def discard(self) -> list[str]:
         """Drop the running batch without a ``finished`` signal and return the inputs it had not

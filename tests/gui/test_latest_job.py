@@ -58,3 +58,34 @@ def test_failure_arrives_as_message_and_stop_waits(qtbot):
     assert blocker.args[0] == "bad input" and "ValueError" in blocker.args[1]
     assert job.stop()
     assert not job.threads_running()
+
+
+def burst_then_wait(produced: threading.Event, hold: threading.Event):
+    """Yields 0-3 at once, then says so and waits for ``hold``."""
+    yield from range(4)
+    produced.set()
+    hold.wait(5)
+    yield 4
+
+
+def _cancel_after_burst(qtbot, keep_arrived: bool) -> list:
+    job = LatestJob()
+    items: list = []
+    job.yielded.connect(items.append)
+    produced, hold = threading.Event(), threading.Event()
+    job.start(lambda: burst_then_wait(produced, hold))
+    assert produced.wait(5)  # the four items are queued for this (GUI) thread, not yet delivered
+    assert items == []
+    with qtbot.waitSignal(job.cancelled, timeout=5000):
+        job.cancel(keep_arrived=keep_arrived)
+        hold.set()
+    job.stop()
+    return items
+
+
+def test_cancel_keeping_arrived_items_delivers_what_the_worker_had_computed(qtbot):
+    assert _cancel_after_burst(qtbot, keep_arrived=True) == [0, 1, 2, 3]
+
+
+def test_plain_cancel_drops_items_still_on_their_way(qtbot):
+    assert _cancel_after_burst(qtbot, keep_arrived=False) == []
