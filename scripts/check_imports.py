@@ -5,8 +5,8 @@ Every ``import`` and ``from ... import`` counts, including those inside function
 import is still an arrow). It reports, and exits 1 on any of:
 
 * an import circle between the package's modules;
-* an arrow from ``core`` to ``gui``, ``cli``, the entry layer or Qt;
-* an arrow from ``cli`` to ``gui``, the entry layer or Qt;
+* an arrow from ``core`` to ``gui``, ``cli``, ``cluster``, the entry layer or Qt;
+* an arrow from ``cli`` to ``gui``, the entry layer or Qt; from ``gui`` to ``cli``, ``cluster`` or the entry layer;
 * a module over ``--max-lines`` lines (800).
 
 Usage: ``python scripts/check_imports.py [--max-lines N] [--json]``
@@ -129,17 +129,17 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 def check(package_dir: Path, max_lines: int = 800) -> dict:
     graph, lines = build_graph(package_dir)
     internal = {m: {t for t in targets if t in graph and t != m} for m, targets in graph.items()}
-    core, gui, cli = f"{PACKAGE}.core", f"{PACKAGE}.gui", f"{PACKAGE}.cli"
+    core, gui, cli, cluster = f"{PACKAGE}.core", f"{PACKAGE}.gui", f"{PACKAGE}.cli", f"{PACKAGE}.cluster"
     bad_arrows = []
     for source, targets in graph.items():
         for target, line in targets.items():
-            outside_core = (_inside(target, gui) or _inside(target, cli) or target in ENTRY_MODULES
-                            or _inside(target, "PySide6"))
+            outside_core = (_inside(target, gui) or _inside(target, cli) or _inside(target, cluster)
+                            or target in ENTRY_MODULES or _inside(target, "PySide6"))
             if _inside(source, core) and outside_core:
                 bad_arrows.append(f"{source} -> {target} (line {line}): the core must not import it")
             if _inside(source, cli) and (_inside(target, gui) or target in ENTRY_MODULES or _inside(target, "PySide6")):
                 bad_arrows.append(f"{source} -> {target} (line {line}): the command line must not import it")
-            if _inside(source, gui) and (_inside(target, cli) or target in ENTRY_MODULES):
+            if _inside(source, gui) and (_inside(target, cli) or _inside(target, cluster) or target in ENTRY_MODULES):
                 bad_arrows.append(f"{source} -> {target} (line {line}): the GUI must not import it")
     too_long = {m: n for m, n in sorted(lines.items()) if n > max_lines}
     return {
