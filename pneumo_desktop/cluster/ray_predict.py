@@ -24,6 +24,11 @@ dot). The driver writes the parts, not the workers: ``OUT`` is on the machine th
 command, while the input files (and the model file) must be readable by every worker under the
 same paths (a shared file system on a real cluster; relative paths are made absolute first).
 
+**Engine.** Without ``--address`` the command starts a local Ray on this machine's usable cores
+(no dashboard, no usage reports) and shuts it down at the end; ``--address auto`` or
+``--address HOST:PORT`` joins a running cluster from one of its nodes, and
+``--address ray://HOST:PORT`` through Ray Client (which needs ``ray[client]``, i.e. grpcio).
+
 **Columns** are those of ``predict --json`` (``PredictionRecord.to_dict``), one row per file, in
 no particular order: ``path`` (as given or found, like ``predict``), ``status`` (ok, error,
 unsupported), ``label``, ``probability`` (P(not normal)), ``probabilities`` (a struct with one
@@ -156,7 +161,8 @@ class JobSummary:
         skipped = f", {self.skipped} already in {self.out}" if self.skipped else ""
         return (f"{self.files} files in {self.seconds:.1f} s ({self.films_per_second:.1f} films/s, "
                 f"{self.actors} actors): {self.counts.get('ok', 0)} ok, {self.counts.get('unsupported', 0)} refused, "
-                f"{self.counts.get('error', 0)} error{skipped}; {self.parts} part files in {self.out}")
+                f"{self.counts.get('error', 0)} error{skipped}; {self.parts} part file{'' if self.parts == 1 else 's'} "
+                f"in {self.out}")
 
 
 def part_files(out: Path) -> list[Path]:
@@ -384,7 +390,12 @@ def predict_to_parquet(inputs: list[str], model_path: str | Path, out: str | Pat
         return summary
 
     t0 = time.perf_counter()
-    ray, started = _start_ray(address, num_cpus)
+    try:
+        ray, started = _start_ray(address, num_cpus)
+    except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError, grpc errors
+        where = f"join the Ray cluster at {address}" if address else "start a local Ray"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RayPredictError(f"cannot {where}: {first}") from None
     summary.init_seconds = time.perf_counter() - t0
     summary.ready_seconds = time.perf_counter() - start
     try:
@@ -452,6 +463,9 @@ def run_ray_predict(args) -> int:
     except RayPredictError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
+    except KeyboardInterrupt:
+        print(f"cancelled: the finished batches are in {args.out}; add --resume to continue", file=sys.stderr)
+        return 130
     if summary.files == 0 and summary.skipped:
         print(f"nothing to do: all {summary.skipped} files are already in {summary.out}", file=sys.stderr)
     else:
