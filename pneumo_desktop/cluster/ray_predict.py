@@ -66,8 +66,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["add_ray_arguments", "run_ray_predict", "predict_to_parquet", "read_done_paths", "local_engine_conflict",
-           "RayPredictError", "JobSummary", "ENGINES"]
+__all__ = ["add_ray_arguments", "run_ray_predict", "predict_to_parquet", "read_done_paths", "part_files",
+           "local_engine_conflict", "actor_cpu_share", "RayPredictError", "JobSummary", "ENGINES"]
 
 ENGINES = ("local", "ray")
 EXIT_USAGE = 2
@@ -110,7 +110,8 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--engine", choices=ENGINES, default="local",
                        help="local: this process (default); ray: a Ray Data job that writes --out")
     group.add_argument("--address", metavar="ADDR",
-                       help="join this Ray cluster ('auto' or ray://host:port); default: start a local Ray")
+                       help="with --engine ray: join this Ray cluster ('auto', host:port or ray://host:port); "
+                            "default: start a local Ray on this machine")
     group.add_argument("--out", metavar="OUT.parquet",
                        help="with --engine ray: a folder of Parquet part files, one row per input file "
                             "(pandas.read_parquet reads it as one table)")
