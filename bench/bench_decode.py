@@ -5,7 +5,8 @@
 Writes generated films into a temporary folder (removed afterwards): a ``--size`` px square
 uncompressed 12-bit DICOM stored in 16 bits (MONOCHROME2, with a window), a 16-bit PNG, an 8-bit
 PNG and a JPEG (quality 90), all of one synthetic chest with texture and pixel noise. For each,
-per film (median over ``--repeats`` interleaved rounds, after one warm-up):
+per film (median over ``--repeats`` interleaved rounds, each timed run right after an untimed
+run of the same method, as in a batch):
 
 * **library decode**: the decoder alone (pydicom ``dcmread`` + ``pixel_array``; Pillow
   ``open`` + ``load``), the floor any reader pays;
@@ -132,6 +133,10 @@ def measure(paths: dict[str, Path], side: int, repeats: int) -> dict:
     for _ in range(repeats):  # interleaved, so a burst of load hits every method alike
         for fmt, path in paths.items():
             for name, fn in fns.items():
+                # One untimed run first: a method then runs as in a batch of films, after itself.
+                # (Right after another method, it would pay for that one's freed memory: the
+                # page faults of re-growing the heap count as its CPU time.)
+                fn(path)
                 wall, cpu = time_once(fn, path)
                 samples[fmt][name][0].append(wall)
                 samples[fmt][name][1].append(cpu)
@@ -165,7 +170,8 @@ def main() -> int:
     info = C.machine_info(1)
     print(C.header("bench_decode: one full-size film to the model's input, one thread", info,
                    {"films": f"{args.size} x {args.size} px, generated; model input {args.side} px, equalise hist",
-                    "timing": f"median of {args.repeats} interleaved rounds; CPU = time.thread_time"}))
+                    "timing": f"median of {args.repeats} interleaved rounds, each timed run after an untimed one of the "
+                              f"same method; CPU = time.thread_time"}))
     folder = Path(tempfile.mkdtemp(prefix="bench-decode-"))
     try:
         paths = write_films(folder, args.size)

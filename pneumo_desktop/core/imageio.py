@@ -409,10 +409,11 @@ def _pillow_to_gray(im: Image.Image, path, name: str, k: int = 1) -> tuple[np.nd
     """Return ``(gray float32 (H, W) in [0, 1], colourfulness)`` for a loaded Pillow image,
     block-reduced by ``k`` (see ``XrayImage.reduction``).
 
-    The common modes are reduced as stored integers, before any float work at full size; the
-    scale is the one a full-resolution read uses (the full data's range for 32-bit integers),
-    and colourfulness is still measured on every pixel. Rarer modes are converted at full
-    size and then reduced.
+    The common modes are reduced straight from the decoded samples (8/16-bit gray inside
+    Pillow, 32-bit integers and RGB as exact integer sums), before any scaling or conversion at
+    full size in numpy; the scale is the one a full-resolution read uses (the full data's range
+    for 32-bit integers), and colourfulness is still measured on every pixel. Rarer modes are
+    converted at full size and then reduced.
     """
     if k <= 1:
         return _pillow_to_gray_full(im, path, name)

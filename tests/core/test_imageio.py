@@ -682,3 +682,26 @@ def test_pydicom_repair_notes_stay_quiet():
         image = read_image(padded)
     assert image.pixels.shape == (64, 64)
     assert [str(w.message) for w in caught if "pydicom" in (w.filename or "")] == []
+
+
+# --------------------------------------------------------------------------------------
+# read_image_for_model (the model-input read; its pixels are tested in test_fast_decode.py)
+# --------------------------------------------------------------------------------------
+
+
+def test_read_image_for_model_fails_as_read_image_does(tmp_path):
+    from pneumo_desktop.core.imageio import read_image_for_model
+
+    cases = {tmp_path / "missing.png": "missing", save(tmp_path, "tiny.png", gradient_u8(20, 20)): "too_small"}
+    (tmp_path / "notes.txt").write_text("not an image")
+    cases[tmp_path / "notes.txt"] = "not_an_image"
+    for path, reason in cases.items():
+        with pytest.raises(ImageReadError) as info:
+            read_image_for_model(path, 150)
+        assert info.value.reason == reason and str(info.value).startswith(path.name)
+
+
+def test_full_reads_are_not_reduced(tmp_path):
+    img = read_image(save(tmp_path, "g.png", gradient_u8(700, 900)))
+    assert img.reduction == 1 and img.model_box is None
+    assert img.original_size == img.pixels.shape[::-1] == (900, 700)
