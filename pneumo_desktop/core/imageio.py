@@ -128,9 +128,9 @@ def read_image_for_model(path: str | os.PathLike, side: int) -> XrayImage:
     The film is shrunk by ``k = image_basics.reduction_factor(width, height, side)`` (the
     largest integer keeping the shorter side at least ``MODEL_READ_MARGIN * side``): pixel
     ``(i, j)`` is the mean of source block ``[i*k, (i+1)*k) x [j*k, (j+1)*k)``, taken over the
-    stored integers before windowing and scaling. A JPEG is decoded at 1/2, 1/4 or 1/8 scale by
-    libjpeg when that stays within ``k``. Images smaller than ``MODEL_READ_MARGIN * side``
-    are read exactly as :func:`read_image` reads them.
+    stored integers before windowing and scaling. Only DICOM and films of more than 8 bits are
+    reduced: 8-bit PNG and JPEG files, and images smaller than ``MODEL_READ_MARGIN * side``, are
+    read exactly as :func:`read_image` reads them.
 
     Returns:
         An ``XrayImage`` with ``reduction = k`` and ``original_size`` the stored size; pass
@@ -299,7 +299,10 @@ def _read_with_pillow(path, name: str, reduce_to: int | None = None) -> XrayImag
         width, height = im.size
         check_size(path, name, width, height)
         bit_depth = _pillow_bit_depth(im)
-        k = reduction_factor(width, height, reduce_to)
+        # Only films of more than 8 bits are reduced early: their float work at full size is what
+        # costs. An 8-bit PNG or JPEG is read exactly as read_image reads it, so the shipped models'
+        # recorded figures and bit-for-bit retraining (8-bit JPEG training data) stay as they were.
+        k = reduction_factor(width, height, reduce_to) if bit_depth > 8 else 1
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale for the price of that many fewer pixels.
         scale = _jpeg_draft(im, width, height, k) if k > 1 else 1
 
