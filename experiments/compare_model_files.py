@@ -25,7 +25,8 @@ from pneumo_desktop.core.modelfile import read_model_header  # noqa: E402
 
 # Metadata that the weights and the recipe decide: equal for the same model.
 JUDGED = ("threshold", "temperature", "gate", "architecture", "classes", "preprocessing", "tta_shifts",
-          "training.config", "training.best_epochs", "validation_metrics")
+          "training.config", "training.best_epochs", "training.history", "validation_metrics",
+          "validation_shifted_metrics", "validation_stress_metrics")
 # Metadata that differs between two runs of the same model (clock, wording of the command).
 SHOWN = ("created", "training.seconds", "training.command", "training.recipe")
 # Detector fields that are timings, not results.
