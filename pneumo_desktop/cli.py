@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmaps", metavar="DIR", help="write a Grad-CAM overlay PNG per image into DIR")
     p.add_argument("--threshold", type=_threshold_arg, help="operating threshold on P(abnormal)")
     p.add_argument("--batch-size", type=_positive_int, default=32)
+    # The Ray engine's options; the module imports only the standard library until it runs.
+    from .cluster.ray_predict import add_ray_arguments
+
+    add_ray_arguments(p)
 
     t = sub.add_parser("train", help="train a model on a labelled folder (one sub-folder per class)",
                        formatter_class=_TrainHelpFormatter, epilog=_RECIPES_EPILOG,
@@ -228,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_predict(args) -> int:
+    from .cluster.ray_predict import local_engine_conflict
+
+    conflict = local_engine_conflict(args)
+    if conflict:
+        raise CliError(conflict)
+    if args.engine == "ray":
+        from .cluster.ray_predict import run_ray_predict
+
+        return run_ray_predict(args)
     from .core.decode import DecodeQueue, can_fork
     from .core.errors import ModelFileError
     from .core.imageio import list_input_files
