@@ -304,32 +304,39 @@ def cmd_predict(args) -> int:
 
 
 def cmd_train(args) -> int:
-    if args.init:
-        return cmd_finetune(args)
-    from .core.errors import DatasetError
-    from .core.recipes import SettingError, get_recipe
-    from .core.training import prepare_tables, train_model
-    from .paths import user_cache_dir
+    """``train``; started by ``torchrun --nproc-per-node N``, its N processes train one model
+    together (core/distributed.py) and only rank 0 reports and writes it."""
+    from .core import distributed
 
-    out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise CliError(f"--out {out} is a folder; give a file path")
-    recipe = get_recipe(args.recipe)
-    try:
-        config = resolve_training_config(args, recipe)
-        config.validate()
-        table = prepare_tables(args.data_dir, config)
-    except SettingError as exc:
-        raise CliError(str(exc)) from None
-    except DatasetError as exc:
-        raise CliError(f"cannot train: {exc}") from None
-    from .core.provenance import portable_command
+    with distributed.process_group():  # nothing without torchrun; left on errors and Ctrl-C too
+        if args.init:
+            if distributed.world_size() > 1:
+                raise CliError("fine-tuning runs in one process; start train --init without torchrun")
+            return cmd_finetune(args)
+        from .core.errors import DatasetError
+        from .core.recipes import SettingError, get_recipe
+        from .core.training import prepare_tables, train_model
+        from .paths import user_cache_dir
 
-    command = portable_command(args.argv)  # no folder of this machine goes into the model file
-    cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
-    events = train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem,
-                         recipe=recipe.name)
-    return _finish_training(args, out, events)
+        out = Path(args.out)
+        if out.exists() and out.is_dir():
+            raise CliError(f"--out {out} is a folder; give a file path")
+        recipe = get_recipe(args.recipe)
+        try:
+            config = resolve_training_config(args, recipe)
+            config.validate()
+            table = prepare_tables(args.data_dir, config)  # the same seeded split on every rank
+        except SettingError as exc:
+            raise CliError(str(exc)) from None
+        except DatasetError as exc:
+            raise CliError(f"cannot train: {exc}") from None
+        from .core.provenance import portable_command
+
+        command = portable_command(args.argv)  # no folder of this machine goes into the model file
+        cache = Path(args.cache_dir) if args.cache_dir else user_cache_dir()
+        events = train_model(table, config, cache_dir=cache, command=command, name=args.name or out.stem,
+                             recipe=recipe.name)
+        return _finish_training(args, out, events)
 
 
 # Options that set one setting of the recipe: argparse's dest -> the setting's dotted key. The
@@ -384,38 +391,48 @@ def resolve_training_config(args, recipe):
 
 def _finish_training(args, out: Path, events) -> int:
     """Print a training generator's progress to stderr, then write its model to ``out``
-    (atomically, only once training has finished: a cancelled run writes nothing)."""
+    (atomically, only once training has finished: a cancelled run writes nothing). Under
+    torchrun only rank 0 prints and writes; the other ranks return 0 once their part is done."""
+    from .core import distributed
     from .core.errors import DatasetError
     from .core import training as tr
+
+    main_rank = distributed.is_main()
+
+    def say(*values, **kwargs) -> None:  # progress and the summary: rank 0's only
+        if main_rank:
+            print(*values, **kwargs)
 
     finished = None
     try:
         for event in events:
             if isinstance(event, tr.DataReady):
-                print(f"data: {event.n_train} train {event.train_counts}, {event.n_val} validation "
-                      f"{event.val_counts}, {len(event.unreadable)} unreadable "
-                      f"(decoded in {event.decode_seconds:.0f} s)", file=sys.stderr)
+                say(f"data: {event.n_train} train {event.train_counts}, {event.n_val} validation "
+                    f"{event.val_counts}, {len(event.unreadable)} unreadable "
+                    f"(decoded in {event.decode_seconds:.0f} s)", file=sys.stderr)
                 for path, message in list(event.unreadable.items())[:10]:
-                    print(f"  skipped: {message}", file=sys.stderr)
+                    say(f"  skipped: {message}", file=sys.stderr)
                 if len(event.unreadable) > 10:
-                    print(f"  … and {len(event.unreadable) - 10} more", file=sys.stderr)
+                    say(f"  … and {len(event.unreadable) - 10} more", file=sys.stderr)
             elif isinstance(event, tr.EpochDone):
                 auc = "n/a" if event.val_auc is None else f"{event.val_auc:.4f}"
                 val = ("val: none held out" if math.isnan(event.val_loss) else
                        f"val loss {event.val_loss:.4f} acc {event.val_accuracy:.4f} auc {auc}")
-                print(f"member {event.member + 1} epoch {event.epoch}/{event.epochs}: train loss "
-                      f"{event.train_loss:.4f} acc {event.train_accuracy:.4f} | {val} | lr {event.learning_rate:.2e} | "
-                      f"{event.elapsed_s:.0f} s, ETA {event.eta_s:.0f} s{' *' if event.is_best else ''}",
-                      file=sys.stderr, flush=True)
+                say(f"member {event.member + 1} epoch {event.epoch}/{event.epochs}: train loss "
+                    f"{event.train_loss:.4f} acc {event.train_accuracy:.4f} | {val} | lr {event.learning_rate:.2e} | "
+                    f"{event.elapsed_s:.0f} s, ETA {event.eta_s:.0f} s{' *' if event.is_best else ''}",
+                    file=sys.stderr, flush=True)
             elif isinstance(event, tr.StatusMessage):
-                print(event.text, file=sys.stderr, flush=True)
+                say(event.text, file=sys.stderr, flush=True)
             elif isinstance(event, tr.TrainingFinished):
                 finished = event
     except DatasetError as exc:
         raise CliError(f"cannot train: {exc}") from None
     except KeyboardInterrupt:
-        print("training cancelled; nothing was written", file=sys.stderr)
+        say("training cancelled; nothing was written", file=sys.stderr)
         return 130
+    if not main_rank:
+        return 0  # rank 0 calibrates and writes the model; this rank's share of training is done
     assert finished is not None
     classifier = finished.classifier
     if args.test_dir:
@@ -424,10 +441,10 @@ def _finish_training(args, out: Path, events) -> int:
     _save_model(classifier, out)
     vm = finished.validation_metrics
     if finished.comparison is not None:
-        print(_comparison_lines(finished.comparison), file=sys.stderr)
-    print(f"saved {out} in {finished.seconds:.0f} s: validation accuracy {vm['accuracy']:.4f}, "
-          f"AUC {vm['auc']}, threshold {classifier.threshold:.3f}, temperature {classifier.temperature:.3f}",
-          file=sys.stderr)
+        say(_comparison_lines(finished.comparison), file=sys.stderr)
+    say(f"saved {out} in {finished.seconds:.0f} s: validation accuracy {vm['accuracy']:.4f}, "
+        f"AUC {vm['auc']}, threshold {classifier.threshold:.3f}, temperature {classifier.temperature:.3f}",
+        file=sys.stderr)
     return 0
 
 

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import __version__
+from . import distributed
 from .classifier import Classifier
 from .dataset import (
     CLASS_SCHEMES, DecodedImages, check_trainable, class_counts, grouped_split, iter_decode_images, manifest_sha256,
@@ -266,7 +267,9 @@ def train_model(
     """Train on ``table`` (columns path, label, patient, sha256, split ∈ {train, val}).
 
     Yields DataReady, then BatchDone / EpochDone per member and epoch, StatusMessage for
-    phases, and finally TrainingFinished. Stops cleanly when the generator is closed.
+    phases, and finally TrainingFinished. Stops cleanly when the generator is closed. Under
+    torchrun (core/distributed.py) every rank trains its share of each batch; the generator of a
+    rank other than 0 ends after the last epoch, without TrainingFinished.
     ``command`` and ``recipe`` (the recipe's name, "" for none) are recorded in the model file.
 
     The stages, in order: read the data, fit the members, calibrate, stress-check, fit the gate,
@@ -277,6 +280,8 @@ def train_model(
     torch.manual_seed(config.seed)
     data: RunData = yield from read_data(table, config, cache_dir, started)
     fitted: FittedMembers = yield from fit_members(data, config, started)
+    if not distributed.is_main():
+        return  # under torchrun, rank 0 alone calibrates, checks and makes the classifier
     yield StatusMessage("Calibrating on the validation split…", STAGE_CALIBRATE)
     calibration = calibrate(data, fitted.models, config, name)
     classifier = calibration.classifier
@@ -338,7 +343,12 @@ def read_data(table: pd.DataFrame, config: TrainingConfig, cache_dir, started: f
     # The cache holds resized, un-equalised images; equalisation follows augmentation.
     raw_prep = replace(prep, equalise="none")
     # Progress during decoding is also where a cancel (closing this generator) takes effect.
+    # Under torchrun rank 0 decodes first and fills the cache, which the other ranks then read.
+    if not distributed.is_main():
+        distributed.barrier()
     decoded: DecodedImages = yield from _decode_with_progress(table["path"], raw_prep, cache_dir)
+    if distributed.is_main():
+        distributed.barrier()
     keep = decoded.ok
     table = table.loc[keep].reset_index(drop=True)
     images = torch.from_numpy(decoded.images[keep])
@@ -377,6 +387,8 @@ def fit_members(data: RunData, config: TrainingConfig, started: float,
     EpochDone. Each member keeps its best epoch by validation loss (``snapshots == 1``) or its last
     ``snapshots`` epochs."""
     n_batches = max(1, len(data.train_idx) // config.batch_size)
+    if config.batch_size < distributed.world_size():
+        raise DatasetError(f"the batch size ({config.batch_size}) is smaller than the number of processes")
     progress = _Progress(started, n_batches * config.epochs * config.members)
     fitted = FittedMembers([], [], [])
     for member_index in range(config.members):
@@ -409,8 +421,15 @@ def _fit_member(data: RunData, config: TrainingConfig, member_index: int, n_batc
     seed = config.seed + 1000 * member_index
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    mix_rng = np.random.default_rng(seed + 7)  # mixup weights; torch has no seeded Beta sampler
+    mix_rng = np.random.default_rng(distributed.rank_seed(seed) + 7)  # mixup weights; torch has no seeded Beta sampler
     model = ChestCNN(len(data.classes), config.widths, config.dropout).to(memory_format=torch.channels_last)
+    # Under torchrun every rank draws the same batch order from ``gen`` and its own augmentation,
+    # mixup partners and dropout from ``aug_gen`` and the global generator.
+    aug_gen = gen
+    if distributed.world_size() > 1:
+        aug_gen = torch.Generator().manual_seed(distributed.rank_seed(seed))
+        torch.manual_seed(distributed.rank_seed(seed))
+    net = distributed.wrap_model(model)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16)
     warmup, total_steps = config.warmup_epochs * n_batches, config.epochs * n_batches
@@ -421,15 +440,16 @@ def _fit_member(data: RunData, config: TrainingConfig, member_index: int, n_batc
         if config.mixup_alpha <= 0:
             return x, None
         weight = float(mix_rng.beta(config.mixup_alpha, config.mixup_alpha))
-        partner = torch.randperm(len(x), generator=gen)
+        partner = torch.randperm(len(x), generator=aug_gen)
         return weight * x + (1.0 - weight) * x[partner], (weight, partner)
 
     for epoch in range(config.epochs):
         model.train()
         order = data.train_idx[torch.randperm(len(data.train_idx), generator=gen)]
-        batches = [order[b * config.batch_size:(b + 1) * config.batch_size] for b in range(n_batches)]
+        batches = [distributed.shard(order[b * config.batch_size:(b + 1) * config.batch_size])
+                   for b in range(n_batches)]
         epoch_run = run_epoch(
-            model, optimiser, batches, data.labels, lambda idx: training_input(data.images[idx], config, data.prep, gen),
+            net, optimiser, batches, data.labels, lambda idx: training_input(data.images[idx], config, data.prep, aug_gen),
             lambda b: _lr_at(epoch * n_batches + b, total_steps, warmup, config.learning_rate),
             data.class_weights, config.label_smoothing, autocast, mixup)
 
@@ -440,8 +460,12 @@ def _fit_member(data: RunData, config: TrainingConfig, member_index: int, n_batc
                              time.perf_counter() - progress.started, progress.eta())
 
         train_loss, train_accuracy, lr = yield from relay(epoch_run, batch_done)
-        val_loss, val_acc, val_auc = _validate(model, data.val_x, data.val_y, data.class_weights, data.prep,
-                                               data.classes, data.normal, config.bf16)
+        train_loss, train_accuracy = distributed.mean_over_ranks([train_loss, train_accuracy],
+                                                                 sum(len(idx) for idx in batches))
+        # Rank 0 validates and tells the others, so every rank keeps the same best epoch.
+        val_loss, val_acc, val_auc = distributed.broadcast(
+            _validate(model, data.val_x, data.val_y, data.class_weights, data.prep, data.classes, data.normal,
+                      config.bf16) if distributed.is_main() else None)
         is_best = val_loss < best[0]
         if is_best:
             best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
@@ -595,6 +619,7 @@ def write_metadata(metadata: dict, data: RunData, fitted: FittedMembers, calibra
         "seed": config.seed,
         "seconds": round(seconds, 1),
         "torch_threads": torch.get_num_threads(),
+        "world_size": distributed.world_size(),  # processes under torchrun; batch_size is over all of them
         "data": {
             "train_counts": data.train_counts,
             "val_counts": data.val_counts,
