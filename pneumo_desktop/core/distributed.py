@@ -17,8 +17,9 @@ How training uses the ranks (core/training.py):
   gradients;
 * rank 0 validates after each epoch and :func:`broadcast` sends the figures to the others, so
   every rank keeps the same history and best epoch;
-* calibration, the stress check, the gate and the detector run on rank 0 only, and only rank 0
-  writes the model file.
+* calibration, the stress check, the gate and the detector run on rank 0 only, once the other
+  ranks have ended, with their threads too (:func:`claim_idle_threads`); only rank 0 writes
+  the model file.
 
 BatchNorm keeps per-rank batch statistics: ``SyncBatchNorm`` needs a GPU (torch raises for CPU
 tensors). DDP sends rank 0's running statistics to every rank before each forward pass, so the
@@ -37,8 +38,8 @@ import torch
 import torch.distributed as dist
 
 __all__ = [
-    "BACKEND", "all_reduce_sum", "barrier", "broadcast", "destroy", "init", "is_main", "launched",
-    "mean_over_ranks", "process_group", "rank", "rank_seed", "shard", "world_size", "wrap_model",
+    "BACKEND", "all_reduce_sum", "barrier", "broadcast", "claim_idle_threads", "destroy", "init", "is_main",
+    "launched", "mean_over_ranks", "process_group", "rank", "rank_seed", "shard", "world_size", "wrap_model",
 ]
 
 BACKEND = "gloo"
@@ -153,3 +154,14 @@ def mean_over_ranks(means: list[float], count: float) -> list[float]:
         return list(means)
     *sums, total = all_reduce_sum([m * count for m in means] + [count])
     return [s / total for s in sums]
+
+
+def claim_idle_threads() -> int:
+    """On rank 0 once the other ranks have finished training (they end there): take their torch
+    threads too, so the steps that rank 0 runs alone (calibration, stress check, gate, detector)
+    use every core the ranks on this machine had. Returns torch's thread count; in a single
+    process it changes nothing."""
+    if world_size() > 1:
+        local = os.environ.get("LOCAL_WORLD_SIZE", "")
+        torch.set_num_threads(torch.get_num_threads() * (int(local) if local.isdigit() else 1))
+    return torch.get_num_threads()

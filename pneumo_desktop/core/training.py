@@ -282,6 +282,7 @@ def train_model(
     fitted: FittedMembers = yield from fit_members(data, config, started)
     if not distributed.is_main():
         return  # under torchrun, rank 0 alone calibrates, checks and makes the classifier
+    distributed.claim_idle_threads()
     yield StatusMessage("Calibrating on the validation split…", STAGE_CALIBRATE)
     calibration = calibrate(data, fitted.models, config, name)
     classifier = calibration.classifier
@@ -449,7 +450,8 @@ def _fit_member(data: RunData, config: TrainingConfig, member_index: int, n_batc
         batches = [distributed.shard(order[b * config.batch_size:(b + 1) * config.batch_size])
                    for b in range(n_batches)]
         epoch_run = run_epoch(
-            net, optimiser, batches, data.labels, lambda idx: training_input(data.images[idx], config, data.prep, aug_gen),
+            net, optimiser, batches, data.labels,
+            lambda idx: training_input(data.images[idx], config, data.prep, aug_gen),
             lambda b: _lr_at(epoch * n_batches + b, total_steps, warmup, config.learning_rate),
             data.class_weights, config.label_smoothing, autocast, mixup)
 
