@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .argtypes import positive_int as _positive_int
 from .core.image_preparation import EQUALISE_MODES
 from .core.recipes import RECIPE_NAMES, TTA_PRESETS
 from .process import configure_torch_threads, request_fast_exit
@@ -68,16 +69,6 @@ def _threshold_arg(text: str) -> float:
     value = _number(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("the threshold must lie strictly between 0 and 1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 

@@ -66,6 +66,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..argtypes import positive_int as _positive_int
+
 __all__ = ["add_ray_arguments", "run_ray_predict", "predict_to_parquet", "read_done_paths", "part_files",
            "local_engine_conflict", "actor_cpu_share", "RayPredictError", "JobSummary", "ENGINES"]
 
@@ -91,16 +93,6 @@ class RayPredictError(Exception):
     def __init__(self, message: str, code: int = EXIT_USAGE):
         super().__init__(message)
         self.code = code
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:

@@ -82,3 +82,15 @@ def xray_folder(tmp_path) -> Path:
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"this is not really a png" * 4)
     (folder / "notes.txt").write_text("clinical notes, not an image\n", encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def models(qtbot, tiny_model_path):
+    """A ModelManager that has loaded the tiny model (for controllers tested without a window)."""
+    from pneumo_desktop.gui.model_manager import ModelManager
+
+    manager = ModelManager()
+    with qtbot.waitSignal(manager.model_changed, timeout=30000):
+        manager.load(tiny_model_path)
+    yield manager
+    manager.stop()

@@ -8,17 +8,7 @@ from pathlib import Path
 import pytest
 from gui_test_utils import make_xray_folder, synthetic_xray, write_png
 
-from pneumo_desktop.gui.model_manager import ModelManager
 from pneumo_desktop.gui.prediction_controller import PredictionController
-
-
-@pytest.fixture
-def models(qtbot, tiny_model_path):
-    manager = ModelManager()
-    with qtbot.waitSignal(manager.model_changed, timeout=30000):
-        manager.load(tiny_model_path)
-    yield manager
-    manager.stop()
 
 
 @pytest.fixture

@@ -6,19 +6,9 @@ import pytest
 from gui_test_utils import make_xray_folder
 
 from pneumo_desktop.gui.image_viewer import ImageViewer
-from pneumo_desktop.gui.model_manager import ModelManager
 from pneumo_desktop.gui.result_panel import ResultPanel
 from pneumo_desktop.gui.results_model import ResultRow
 from pneumo_desktop.gui.view_controller import AUTO_EXPLAIN, IMAGE_CACHE_SIZE, ViewController, heatmap_size
-
-
-@pytest.fixture
-def models(qtbot, tiny_model_path):
-    manager = ModelManager()
-    with qtbot.waitSignal(manager.model_changed, timeout=30000):
-        manager.load(tiny_model_path)
-    yield manager
-    manager.stop()
 
 
 @pytest.fixture
