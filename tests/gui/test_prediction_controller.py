@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from gui_test_utils import make_xray_folder, synthetic_xray, write_png
 
+from pneumo_desktop.gui.model_manager import ModelManager
 from pneumo_desktop.gui.prediction_controller import PredictionController
 
 
