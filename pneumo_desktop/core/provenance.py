@@ -31,7 +31,7 @@ PROGRAM = "pneumo-desktop"
 SUBCOMMANDS = ("predict", "train", "evaluate", "info")
 
 # Options whose value names a file: only the file name is recorded.
-FILE_OPTIONS = frozenset({"--out", "--init", "--model", "--figure", "--csv"})
+FILE_OPTIONS = frozenset({"--out", "--init", "--model", "--figure", "--csv", "--config"})
 # Options whose value names a folder: the value is replaced by a placeholder.
 FOLDER_OPTIONS = {"--test-dir": "TEST_DIR", "--cache-dir": "CACHE_DIR", "--heatmaps": "HEATMAP_DIR"}
 # Options that take no value. Any other option is taken to consume the next argument, so this
@@ -39,7 +39,7 @@ FOLDER_OPTIONS = {"--test-dir": "TEST_DIR", "--cache-dir": "CACHE_DIR", "--heatm
 # folder, say) would be judged as that flag's value; tests/core/test_provenance.py checks it
 # against ``cli.build_parser()``.
 VALUELESS_OPTIONS = frozenset({"-h", "--help", "--version", "--self-test", "--json", "--record",
-                               "--no-augment", "--augment-after-equalise", "--no-bf16"})
+                               "--no-augment", "--augment-after-equalise", "--no-bf16", "--resume"})
 # The positional argument of these sub-commands is a labelled folder.
 FOLDER_POSITIONAL = {"train": "DATA_DIR", "evaluate": "DATA_DIR"}
 FOLDER_PLACEHOLDER = "FOLDER"        # a folder argument of unknown meaning, inside a command
