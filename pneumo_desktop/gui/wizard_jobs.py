@@ -20,6 +20,7 @@ from ..core.dataset import check_trainable, class_counts, duplicate_groups, grou
 from ..core.errors import DatasetError
 from ..core.model_evaluation import EvaluationProgress, EvaluationResult, evaluate_folder, evaluate_paths
 from ..core.finetune import FineTuneConfig, LocalComparison, finetune_model
+from ..core.recipes import DEFAULT
 from ..core.training import TrainingConfig, train_model
 
 SECONDS_PER_IMAGE_EPOCH = 0.01   # at 150 px with the study's widths, on a 2-core laptop CPU
@@ -249,11 +250,12 @@ class SplitReady:
 
 
 def training_run(table: pd.DataFrame, config: TrainingConfig, cache_dir: str | Path | None = None,
-                 command: str = "", name: str = "model") -> Generator:
-    """Carve the patient-grouped validation split, then ``train_model``'s events."""
+                 command: str = "", name: str = "model", recipe: str = DEFAULT.name) -> Generator:
+    """Carve the patient-grouped validation split, then ``train_model``'s events. ``recipe``: the
+    recipe the wizard's settings started from, recorded in the model file beside the full config."""
     split = grouped_split(table, config.val_fraction, config.seed)
     yield SplitReady(split)
-    yield from train_model(split, config, cache_dir=cache_dir, command=command, name=name)
+    yield from train_model(split, config, cache_dir=cache_dir, command=command, name=name, recipe=recipe)
 
 
 def finetune_run(table: pd.DataFrame, parent, config: FineTuneConfig, cache_dir: str | Path | None = None,

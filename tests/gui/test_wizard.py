@@ -421,3 +421,16 @@ def test_progress_lines_of_the_core_reach_the_person_translated(qtbot, wizard, s
     assert "zoomed in" in page._status_text(stress_status("zoom 1.2")).lower()
     # A step the page does not know is shown as the core words it, never dropped.
     assert page._status_text(StatusMessage("Something new…", "new-stage")) == "Something new…"
+
+def test_wizard_training_records_the_recipe_it_started_from(labelled_folder):
+    from dataclasses import replace
+
+    from pneumo_desktop.core.dataset import scan_labelled_folder
+    from pneumo_desktop.core.training import TrainingFinished
+    from pneumo_desktop.gui.wizard_jobs import training_run
+
+    events = list(training_run(scan_labelled_folder(labelled_folder), replace(TINY, epochs=1, detector_epochs=0)))
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished)
+    assert finished.classifier.metadata["training"]["recipe"] == "default"
+    assert finished.classifier.metadata["training"]["config"]["epochs"] == 1
