@@ -66,6 +66,10 @@ def _listing(folder: Path) -> dict[str, tuple]:
     return out
 
 
+# The unpacked bundle's budget, bytes (bench/bench_bundle.py checks the same one).
+BUNDLE_BUDGET_BYTES = 700 * 10**6
+
+
 class Bundle:
     def __init__(self, folder: Path):
         self.folder = folder
@@ -200,6 +204,12 @@ def test_bundle_layout(bundle: Bundle):
                       if p.name.split("-")[0].split(".")[0].lower() in ("ray", "pyarrow", "libarrow")}
                      | {m for m in frozen if m.split(".")[0] in ("ray", "pyarrow")})
     assert not carried, f"the bundle carries Ray or pyarrow: {carried[:10]}"
+    # Nor the test suite's tools, which torch would otherwise pull in through optional imports.
+    tools = sorted({m.split(".")[0] for m in frozen} & {"importlinter", "grimp", "rich", "markdown_it", "click"})
+    assert not tools, f"the bundle carries development tools: {tools}"
+    # The size budget (bench/bench_bundle.py reports it with the start-up time).
+    unpacked = sum(size for kind, size, _ in bundle.snapshot.values() if kind != "d")
+    assert unpacked <= BUNDLE_BUDGET_BYTES, f"the bundle is {unpacked / 1e6:.1f} MB unpacked, over its 700 MB budget"
 
 
 @pytest.mark.parametrize("which", ["cli", "gui"])
