@@ -41,24 +41,10 @@ TARGET_PNG16_RATIO = 1.2
 
 
 def make_film(size: int, seed: int = 1):
-    """float32 (size, size) in [0, 1]: a chest-like film with texture, noise, a dark frame and a
-    bright burnt-in label."""
-    import numpy as np
-    from PIL import Image
+    """float32 (size, size) in [0, 1]: ``core.synthetic.synthetic_film``."""
+    from pneumo_desktop.core.synthetic import synthetic_film
 
-    from pneumo_desktop.core.synthetic import synthetic_chest_image
-
-    rng = np.random.default_rng(seed)
-    base = synthetic_chest_image(size=512, seed=seed).astype(np.float32) / 255
-    img = np.asarray(Image.fromarray(base, mode="F").resize((size, size), Image.Resampling.BICUBIC))
-    texture = rng.standard_normal((size // 16, size // 16), dtype=np.float32)
-    img = img + 0.04 * np.asarray(Image.fromarray(texture, mode="F").resize((size, size), Image.Resampling.BILINEAR))
-    img += rng.standard_normal((size, size), dtype=np.float32) * np.float32(0.02)
-    frame = size // 20
-    img[:frame] = img[-frame:] = 0.02
-    img[:, :frame] = 0.02
-    img[size // 10:size // 10 + size // 25, size - size // 5:size - size // 10] = 1.0
-    return np.clip(img, 0.0, 1.0)
+    return synthetic_film(size, size, seed)
 
 
 def write_films(folder: Path, size: int) -> dict[str, Path]:

@@ -21,3 +21,24 @@ def synthetic_chest_image(size: int = 512, seed: int = 7) -> np.ndarray:
     image += 0.25 * np.exp(-(((x - 0.5) / 0.07) ** 2)) * (y > 0.2)
     image += rng.normal(0, 0.01, image.shape)
     return np.clip(image * 255, 0, 255).astype(np.uint8)
+
+
+def synthetic_film(height: int, width: int, seed: int = 1) -> np.ndarray:
+    """A full-size chest-like film, float32 (height, width) in [0, 1]: the synthetic chest pattern
+    enlarged, with texture, pixel noise, a dark collimation frame and a bright burnt-in label (the
+    hard edges and clipped areas of a real film). For decoding benchmarks and tests."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    base = synthetic_chest_image(size=256, seed=seed).astype(np.float32) / 255
+    img = np.asarray(Image.fromarray(base, mode="F").resize((width, height), Image.Resampling.BICUBIC))
+    texture = rng.standard_normal((height // 16, width // 16), dtype=np.float32)
+    img = img + 0.04 * np.asarray(Image.fromarray(texture, mode="F").resize((width, height),
+                                                                           Image.Resampling.BILINEAR))
+    img += rng.standard_normal((height, width), dtype=np.float32) * np.float32(0.02)
+    frame = height // 20
+    img[:frame] = 0.02
+    img[-frame:] = 0.02
+    img[:, :frame] = 0.02
+    img[height // 10:height // 10 + height // 25, width - width // 5:width - width // 10] = 1.0
+    return np.clip(img, 0.0, 1.0)

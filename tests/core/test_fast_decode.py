@@ -30,7 +30,7 @@ from pneumo_desktop.core.decode import decode_for_model
 from pneumo_desktop.core.image_basics import MODEL_READ_MARGIN, block_mean, reduction_factor
 from pneumo_desktop.core.image_preparation import Preprocessing, prepare_image, prepare_xray
 from pneumo_desktop.core.imageio import read_image, read_image_for_model
-from pneumo_desktop.core.synthetic import synthetic_chest_image
+from pneumo_desktop.core.synthetic import synthetic_film
 
 SIDE = 150
 MAX_PLAIN = 4
@@ -41,20 +41,8 @@ PROBABILITY = 1e-3
 
 
 def film(h: int, w: int, seed: int) -> np.ndarray:
-    """A chest-like float32 (h, w) film in [0, 1] with texture, pixel noise, a dark collimation
-    frame and a bright burnt-in label: the hard edges and clipped areas of a real film."""
-    rng = np.random.default_rng(seed)
-    base = synthetic_chest_image(size=256, seed=seed).astype(np.float32) / 255
-    img = np.asarray(Image.fromarray(base, mode="F").resize((w, h), Image.Resampling.BICUBIC))
-    texture = rng.standard_normal((h // 16, w // 16), dtype=np.float32)
-    img = img + 0.04 * np.asarray(Image.fromarray(texture, mode="F").resize((w, h), Image.Resampling.BILINEAR))
-    img += rng.standard_normal((h, w), dtype=np.float32) * np.float32(0.02)
-    frame = h // 20
-    img[:frame] = 0.02
-    img[-frame:] = 0.02
-    img[:, :frame] = 0.02
-    img[h // 10:h // 10 + h // 25, w - w // 5:w - w // 10] = 1.0
-    return np.clip(img, 0.0, 1.0)
+    """A chest-like float32 (h, w) film in [0, 1] (``core.synthetic.synthetic_film``)."""
+    return synthetic_film(h, w, seed)
 
 
 def write_dicom(path: Path, arr: np.ndarray, photometric: str = "MONOCHROME2", **elements) -> Path:
