@@ -50,26 +50,15 @@ def make_film(size: int, seed: int = 1):
 def write_films(folder: Path, size: int) -> dict[str, Path]:
     import numpy as np
     from PIL import Image
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from pneumo_desktop.core.synthetic import write_synthetic_dicom
 
     film = make_film(size)
     stored = np.round(film * 3800 + 100).astype(np.uint16)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PhotometricInterpretation = "DX", "MONOCHROME2"
-    ds.Rows = ds.Columns = size
-    ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 16, 12, 11, 0
-    ds.WindowCenter, ds.WindowWidth = 2000, 3000
-    ds.PixelData = stored.tobytes()
     paths = {"DICOM 12-bit (uncompressed)": folder / "film.dcm", "PNG 16-bit": folder / "film16.png",
              "PNG 8-bit": folder / "film8.png", "JPEG (q90)": folder / "film.jpg"}
-    ds.save_as(paths["DICOM 12-bit (uncompressed)"], enforce_file_format=True)
+    write_synthetic_dicom(paths["DICOM 12-bit (uncompressed)"], stored, BitsStored=12, WindowCenter=2000,
+                          WindowWidth=3000)
     Image.fromarray(np.round(film * 65535).astype(np.uint16)).save(paths["PNG 16-bit"])
     u8 = np.round(film * 255).astype(np.uint8)
     Image.fromarray(u8).save(paths["PNG 8-bit"])

@@ -53,10 +53,7 @@ def generate_films(n: int, dest: Path, size: int = 2800, seed: int = 0) -> Path:
     (MONOCHROME2) alternately. Eight base images, each film with its own noise and exposure."""
     import numpy as np
     from PIL import Image
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-    from pneumo_desktop.core.synthetic import synthetic_chest_image
+    from pneumo_desktop.core.synthetic import synthetic_chest_image, write_synthetic_dicom
 
     dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -69,19 +66,7 @@ def generate_films(n: int, dest: Path, size: int = 2800, seed: int = 0) -> Path:
         if i % 2 == 0:
             Image.fromarray(film).save(dest / f"film_{i:05d}.png", compress_level=1)
         else:
-            meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-            meta.MediaStorageSOPInstanceUID = generate_uid()
-            meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            ds = Dataset()
-            ds.file_meta = meta
-            ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, meta.MediaStorageSOPInstanceUID
-            ds.Modality, ds.PatientID = "CR", "SYNTHETIC"
-            ds.Rows, ds.Columns = film.shape
-            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-            ds.PixelData = film.tobytes()
-            ds.save_as(dest / f"film_{i:05d}.dcm", enforce_file_format=True)
+            write_synthetic_dicom(dest / f"film_{i:05d}.dcm", film, Modality="CR", PatientID="SYNTHETIC")
         if (i + 1) % 50 == 0:
             print(f"  generated {i + 1}/{n} films ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
     return dest

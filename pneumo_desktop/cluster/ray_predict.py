@@ -9,7 +9,7 @@ The pipeline, for the files ``list_input_files`` finds (exactly those ``predict`
    included); a broken or unsupported file becomes a row with its status and message, never a
    failed task;
 3. an actor pool (``map_batches`` with a callable class, ``concurrency=--actors``) holds one
-   ``Classifier`` per actor, loaded once, and runs ``core.predict.predict_files`` on each
+   ``Classifier`` per actor, loaded once, and runs ``core.predict.predict_decoded`` on each
    decoded batch: the same batch inference, gates and threshold rule as the single-machine
    ``predict``. A worker that dies is restarted and its batch retried (Ray Data's defaults for
    actor pools: ``max_restarts`` and ``max_task_retries`` unlimited);
@@ -228,22 +228,6 @@ def _decode_batch(batch, prep: dict):
     })
 
 
-class _Decoded:
-    """A batch decoded elsewhere, in the shape of ``decode.DecodeQueue`` that ``predict_files``
-    reads (``prep``, ``batches``, ``close``): the actor reuses the single-machine inference."""
-
-    def __init__(self, items: list, prep):
-        self.items = items
-        self.prep = prep
-
-    def batches(self, batch_size: int):
-        for start in range(0, len(self.items), batch_size):
-            yield self.items[start:start + batch_size]
-
-    def close(self) -> None:
-        self.items = []
-
-
 class _ClassifyBatch:
     """Ray Data actor: one Classifier, loaded once; each call classifies one decoded batch."""
 
@@ -266,7 +250,7 @@ class _ClassifyBatch:
         import pyarrow as pa
 
         from ..core.decode import STATUS_OK, DecodedInput
-        from ..core.predict import predict_files
+        from ..core.predict import predict_decoded
 
         if self.fail_once and not os.path.exists(self.fail_once):
             Path(self.fail_once).write_text(str(os.getpid()))
@@ -279,8 +263,7 @@ class _ClassifyBatch:
                                                           columns["image"]):
             pixels = np.frombuffer(image, dtype=np.uint8).reshape(size, size) if status == STATUS_OK else None
             items.append(DecodedInput(path, pixels, None if h < 0 else (h, w), status, message, ms))
-        records = predict_files(self.classifier, (), threshold=self.threshold, batch_size=max(1, len(items)),
-                                decoder=_Decoded(items, self.classifier.preprocessing))
+        records = predict_decoded(self.classifier, items, threshold=self.threshold)
         return pa.Table.from_pylist([r.to_dict() for r in records], schema=self.schema)
 
 

@@ -20,7 +20,7 @@ from .detector import LATERAL_MESSAGE
 from .decode import STATUS_ERROR, STATUS_OK, STATUS_UNSUPPORTED, DecodedInput, DecodeQueue
 from .imageio import list_input_files
 
-__all__ = ["PredictionRecord", "predict_files", "STATUS_OK", "STATUS_ERROR", "STATUS_UNSUPPORTED"]
+__all__ = ["PredictionRecord", "predict_files", "predict_decoded", "STATUS_OK", "STATUS_ERROR", "STATUS_UNSUPPORTED"]
 
 
 @dataclass
@@ -86,13 +86,17 @@ def predict_files(
         raise ValueError("the decoder was started with another model's preprocessing")
     try:
         for batch in decoder.batches(batch_size):
-            yield from _infer_batch(classifier, batch, threshold, heatmaps, keep_images)
+            yield from predict_decoded(classifier, batch, threshold, heatmaps, keep_images)
     finally:
         decoder.close()
 
 
-def _infer_batch(classifier: Classifier, batch: list[DecodedInput], threshold: float | None, heatmaps: bool,
-                 keep_images: bool) -> Generator[PredictionRecord, None, None]:
+def predict_decoded(classifier: Classifier, batch: list[DecodedInput], threshold: float | None = None,
+                    heatmaps: bool = False, keep_images: bool = False) -> Generator[PredictionRecord, None, None]:
+    """One record per already decoded input, in order: what ``predict_files`` does with each
+    batch its decoder delivers (the Ray engine's actors call it on batches decoded elsewhere).
+    ``batch``: ``DecodedInput`` items for this model's preprocessing, run through the network
+    as one batch."""
     ok = [d for d in batch if d.status == STATUS_OK]
     results: dict[int, tuple] = {}
     heatmap_by_id: dict[int, np.ndarray] = {}

@@ -42,3 +42,34 @@ def synthetic_film(height: int, width: int, seed: int = 1) -> np.ndarray:
     img[:, :frame] = 0.02
     img[height // 10:height // 10 + height // 25, width - width // 5:width - width // 10] = 1.0
     return np.clip(img, 0.0, 1.0)
+
+
+def write_synthetic_dicom(path, stored: np.ndarray, photometric: str = "MONOCHROME2", **elements):
+    """Write ``stored`` (integer (rows, columns), 16 bits allocated) as an uncompressed DX DICOM
+    at ``path`` and return the path. ``BitsStored`` defaults to 16; any other keyword becomes a
+    DICOM element (``WindowCenter``, ``RescaleSlope``, ``VOILUTSequence`` …). For benchmarks and
+    tests that need full-size DICOM films."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # digital X-ray, for presentation
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "DX"
+    ds.PhotometricInterpretation = photometric
+    ds.Rows, ds.Columns = stored.shape
+    ds.SamplesPerPixel = 1
+    ds.BitsAllocated = 16
+    ds.BitsStored = elements.pop("BitsStored", 16)
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 1 if np.issubdtype(stored.dtype, np.signedinteger) else 0
+    ds.PixelData = stored.tobytes()
+    for key, value in elements.items():
+        setattr(ds, key, value)
+    ds.save_as(path, enforce_file_format=True)
+    return path

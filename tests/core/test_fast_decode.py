@@ -30,7 +30,7 @@ from pneumo_desktop.core.decode import decode_for_model
 from pneumo_desktop.core.image_basics import MODEL_READ_MARGIN, block_mean, reduction_factor
 from pneumo_desktop.core.image_preparation import Preprocessing, prepare_image, prepare_xray
 from pneumo_desktop.core.imageio import read_image, read_image_for_model
-from pneumo_desktop.core.synthetic import synthetic_film
+from pneumo_desktop.core.synthetic import synthetic_film, write_synthetic_dicom
 
 SIDE = 150
 MAX_PLAIN = 4
@@ -46,30 +46,7 @@ def film(h: int, w: int, seed: int) -> np.ndarray:
 
 
 def write_dicom(path: Path, arr: np.ndarray, photometric: str = "MONOCHROME2", **elements) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "DX"
-    ds.PhotometricInterpretation = photometric
-    ds.Rows, ds.Columns = arr.shape
-    ds.SamplesPerPixel = 1
-    ds.BitsAllocated = 16
-    ds.BitsStored = elements.pop("BitsStored", 16)
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = 1 if np.issubdtype(arr.dtype, np.signedinteger) else 0
-    ds.PixelData = arr.tobytes()
-    for key, value in elements.items():
-        setattr(ds, key, value)
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    return write_synthetic_dicom(path, arr, photometric, **elements)
 
 
 def voi_lut(entries: int, gamma: float):
