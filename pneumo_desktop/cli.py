@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import positive_int as _positive_int
+from .argtypes import fraction, fraction_or_zero, number, positive_int, threshold_value
 from .core.image_preparation import EQUALISE_MODES
 from .core.recipes import RECIPE_NAMES, TTA_PRESETS
 from .process import configure_torch_threads, request_fast_exit
@@ -53,39 +53,6 @@ def _save_model(classifier, path: str | Path) -> None:
         classifier.save(path)
     except OSError as exc:
         raise CliError(f"cannot write the model file {path}: {exc.strerror or exc}") from None
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
-def _threshold_arg(text: str) -> float:
-    value = _number(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError("the threshold must lie strictly between 0 and 1")
-    return value
-
-
-def _fraction(text: str) -> float:
-    """A number in the open interval (0, 1)."""
-    value = _number(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
-    return value
-
-
-def _fraction_or_zero(text: str) -> float:
-    """A number in the closed interval [0, 1]; 0 switches the option off."""
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must lie between 0 and 1")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print a JSON list, one record per file")
     out.add_argument("--csv", metavar="OUT", help="write a CSV table to OUT")
     p.add_argument("--heatmaps", metavar="DIR", help="write a Grad-CAM overlay PNG per image into DIR")
-    p.add_argument("--threshold", type=_threshold_arg, help="operating threshold on P(abnormal)")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--threshold", type=threshold_value, help="operating threshold on P(abnormal)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
     # The Ray engine's options; the module imports only the standard library until it runs.
     from .cluster.ray_predict import add_ray_arguments
 
@@ -160,16 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "the settings are listed below)")
     t.add_argument("--config", metavar="FILE.json",
                    help="change settings of the recipe from a JSON object of the same keys as --set")
-    _recipe_option(t, "--epochs", "epochs", type=_positive_int, metavar="N", help="training epochs")
+    _recipe_option(t, "--epochs", "epochs", type=positive_int, metavar="N", help="training epochs")
     _recipe_option(t, "--seed", "seed", type=int, metavar="S",
                    help="seed of the split, the initial weights and the augmentation")
-    _recipe_option(t, "--batch-size", "batch_size", type=_positive_int, metavar="N", help="images per update")
-    _recipe_option(t, "--lr", "learning_rate", type=_number, metavar="RATE", help="peak learning rate")
-    _recipe_option(t, "--val-fraction", "val_fraction", type=_fraction, metavar="F",
+    _recipe_option(t, "--batch-size", "batch_size", type=positive_int, metavar="N", help="images per update")
+    _recipe_option(t, "--lr", "learning_rate", type=number, metavar="RATE", help="peak learning rate")
+    _recipe_option(t, "--val-fraction", "val_fraction", type=fraction, metavar="F",
                    help="share of the patients held out for validation")
     _recipe_option(t, "--widths", "widths", metavar="W1,W2,W3,W4", help="four conv widths, comma-separated")
-    _recipe_option(t, "--members", "members", type=_positive_int, metavar="N", help="seed-ensemble members")
-    _recipe_option(t, "--snapshots", "snapshots", type=_positive_int, metavar="N",
+    _recipe_option(t, "--members", "members", type=positive_int, metavar="N", help="seed-ensemble members")
+    _recipe_option(t, "--snapshots", "snapshots", type=positive_int, metavar="N",
                    help="average the last N epochs of each member (1: best epoch on validation)")
     _recipe_option(t, "--tta", "tta_shifts", choices=tuple(TTA_PRESETS), help="test-time views stored in the model")
     _recipe_option(t, "--classes", "class_scheme", metavar="SCHEME",
@@ -178,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     _recipe_option(t, "--detector-epochs", "detector_epochs", type=int, metavar="N",
                    help="epochs of the chest X-ray detector that refuses images that are not chest X-rays "
                         "(0 leaves it out)")
-    _recipe_option(t, "--min-sensitivity", "min_sensitivity", type=_fraction, metavar="F",
+    _recipe_option(t, "--min-sensitivity", "min_sensitivity", type=fraction, metavar="F",
                    help="the operating threshold keeps at least this validation sensitivity")
     t.add_argument("--no-bf16", action="store_true", default=None,
                    help="train in float32 instead of bfloat16 autocast")
@@ -193,24 +160,24 @@ def build_parser() -> argparse.ArgumentParser:
     # and recorded in model files still run and mean what they meant; hidden from the help, as
     # --set reaches the same settings. (None: not given, the recipe's value stands.)
     hidden = argparse.SUPPRESS
-    t.add_argument("--input-size", type=_positive_int, help=hidden)
+    t.add_argument("--input-size", type=positive_int, help=hidden)
     t.add_argument("--equalise", choices=EQUALISE_MODES, help=hidden)
-    t.add_argument("--label-smoothing", type=_number, help=hidden)
+    t.add_argument("--label-smoothing", type=number, help=hidden)
     t.add_argument("--no-augment", action="store_true", default=None, help=hidden)
     t.add_argument("--augment-after-equalise", action="store_true", default=None, help=hidden)
-    t.add_argument("--aspect-jitter", type=_number, help=hidden)
-    t.add_argument("--haze", type=_fraction_or_zero, help=hidden)
-    t.add_argument("--mixup", type=_number, help=hidden)
-    t.add_argument("--raw-noise", type=_fraction_or_zero, help=hidden)
+    t.add_argument("--aspect-jitter", type=number, help=hidden)
+    t.add_argument("--haze", type=fraction_or_zero, help=hidden)
+    t.add_argument("--mixup", type=number, help=hidden)
+    t.add_argument("--raw-noise", type=fraction_or_zero, help=hidden)
     t.add_argument("--zoom-range", help=hidden)
-    t.add_argument("--shift", type=_fraction_or_zero, help=hidden)
-    t.add_argument("--border-mask", type=_fraction_or_zero, help=hidden)
+    t.add_argument("--shift", type=fraction_or_zero, help=hidden)
+    t.add_argument("--border-mask", type=fraction_or_zero, help=hidden)
 
     e = sub.add_parser("evaluate", help="evaluate a model on a labelled folder")
     e.add_argument("data_dir")
     e.add_argument("--model")
     e.add_argument("--json", action="store_true")
-    e.add_argument("--threshold", type=_threshold_arg)
+    e.add_argument("--threshold", type=threshold_value)
     e.add_argument("--record", action="store_true",
                    help="store these metrics as the model file's test metrics (rewrites --model atomically)")
     e.add_argument("--figure", metavar="PNG",
